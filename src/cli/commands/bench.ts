@@ -1,0 +1,17 @@
+import type { Command } from '../main.js';
+
+// suite name -> lazy loader; each suite module exports run(argv) and prints a table or, with --json, one JSON document.
+const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
+  gemm: () => import('../../bench/gemm.js'),
+};
+
+export const command: Command = {
+  summary: 'benchmarks with their peers side by side (gemm, attention, ...)',
+  usage: 'hcx bench <suite> [--json] [--threads 1,2] [--repeat N]\nsuites: ' + Object.keys(suites).join(', '),
+  async run(argv) {
+    const [suite, ...rest] = argv;
+    const load = suite ? suites[suite] : undefined;
+    if (!load) throw new Error(`hcx bench: choose a suite: ${Object.keys(suites).join(', ')}`);
+    await (await load()).run(rest);
+  },
+};

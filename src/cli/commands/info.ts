@@ -1,0 +1,10 @@
+import type { Command } from '../main.js';
+import { native } from '../../native/index.js';
+
+export const command: Command = {
+  summary: 'print the kernel addon, CPU features and thread count',
+  usage: 'hcx info',
+  async run() {
+    console.log(JSON.stringify({ isa: native.isaName(), bf16Dot: native.hasBf16Dot(), threads: native.numThreads(), node: process.version }, null, 2));
+  },
+};

@@ -1,0 +1,12 @@
+// Single-precision GEMM, row-major: C = alpha * op(A) * op(B) + beta * C.
+// op(A) is M x K (A stored K x M when transA), op(B) is K x N (B stored N x K when transB).
+#pragma once
+#include <cstdint>
+namespace hcx {
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// The same over `batch` matrices at fixed strides (a stride of 0 broadcasts that operand).
+void sgemm_batched(bool transA, bool transB, int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
+                   int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC);
+}  // namespace hcx
