@@ -1,5 +1,6 @@
 // Single-precision GEMM, row-major: C = alpha * op(A) * op(B) + beta * C.
 // op(A) is M x K (A stored K x M when transA), op(B) is K x N (B stored N x K when transB).
+// beta == 0 overwrites C without reading it. Uses the thread pool (sgemm_serial does not).
 #pragma once
 #include <cstdint>
 namespace hcx {
@@ -9,4 +10,11 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 void sgemm_batched(bool transA, bool transB, int64_t batch, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
                    int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC);
+// Single-threaded sgemm: the one to call from inside a parallel_for / parallel_run body (the pool
+// does not nest: calling sgemm there would re-enter it).
+void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// Measured peak GFLOPS of register-only FMA chains on `threads` threads for about `ms` ms each:
+// dtype 0 = fp32 (vfmadd231ps), 1 = bf16 (vdpbf16ps; 0 when unavailable).
+double peak_gflops(int dtype, int threads, double ms);
 }  // namespace hcx
