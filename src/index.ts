@@ -1,2 +1,3 @@
 // Library API of hcx: everything the CLI does is a call into these modules.
 export { native, setThreads, numThreads } from './native/index.js';
+export { Tokenizer, trainTokenizer, Segmenter, SPECIAL_TOKENS, type ChatMessage, type SpecialIds, type TrainTokenizerOptions } from './tokenizer/index.js';

@@ -1,0 +1,11 @@
+// Public API of the tokenizer stage (other stages depend on exactly this; keep it stable).
+export { Tokenizer, type EncodeOptions, type TokenizerFile } from './tokenizer.js';
+export { trainTokenizer, type TrainTokenizerOptions, type TrainProgress } from './train.js';
+export { SPECIAL_TOKENS, SPECIAL_NAMES, CHAT_TEMPLATE_JINJA, chatText, type ChatMessage, type Role, type SpecialIds, type SpecialName } from './special.js';
+export { BpeModel } from './bpe.js';
+export { Segmenter } from './segmenter.js';
+export { trainSegmenter, type SegmenterTrainOptions } from './segmenter-train.js';
+export { defaultSegmenter, DEFAULT_SEGMENTER_PATH } from './default-segmenter.js';
+export { readConllu, readKiwiEval, scoreBoundaries, projectBoundaries, type GoldWord, type BoundaryScore } from './morph-data.js';
+export { pretokenize, patternSource, type SplitMode, type MorphemeSplitter } from './pretokenize.js';
+export { wtf8Encode, wtf8Decode, bytesToByteLevel, BYTE_TO_UNICODE } from './utf8.js';

@@ -1,0 +1,66 @@
+// Training the segmenter: averaged perceptron over the gaps of gold Hangul runs (see morph-data.ts for the
+// boundary convention), then pruning of weak features so that the model stays small.
+import { isSyllable } from './hangul.js';
+import { affixHashes, gapFeatures, Segmenter } from './segmenter.js';
+import type { GoldWord } from './morph-data.js';
+
+export interface SegmenterTrainOptions {
+  epochs?: number; // passes over the data (default 8)
+  /** Drop features whose averaged |weight| is below this fraction of the largest (default 0.01). */
+  prune?: number;
+  seed?: number;
+}
+
+export function trainSegmenter(words: readonly GoldWord[], opts: SegmenterTrainOptions = {}): Segmenter {
+  const epochs = opts.epochs ?? 8, prune = opts.prune ?? 0.01;
+  // Feature hash -> index into weight arrays.
+  const index = new Map<number, number>();
+  let w = new Float64Array(1 << 16), u = new Float64Array(1 << 16); // weights and (time-weighted) update sums
+  const idOf = (h: number): number => {
+    let id = index.get(h);
+    if (id === undefined) {
+      id = index.size; index.set(h, id);
+      if (id >= w.length) { const w2 = new Float64Array(w.length * 2), u2 = new Float64Array(w.length * 2); w2.set(w); u2.set(u); w = w2; u = u2; }
+    }
+    return id;
+  };
+  // Precompute every gap's feature ids once (the data is small; this makes the epochs cheap).
+  const feats: Int32Array[] = [], labels: number[] = [];
+  const buf: number[] = [];
+  const emit = (h: number) => { buf.push(idOf(h)); };
+  for (const gw of words) {
+    const n = gw.text.length;
+    if (n < 2) continue;
+    const codes = new Int32Array(n), suf = new Int32Array(n + 1), pre = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) codes[i] = gw.text.charCodeAt(i);
+    affixHashes(codes, n, suf, pre);
+    const gold = new Set(gw.bounds);
+    for (let i = 1; i < n; i++) {
+      if (!isSyllable(codes[i - 1]) || !isSyllable(codes[i])) continue;
+      buf.length = 0;
+      gapFeatures(codes, n, i, suf, pre, emit);
+      feats.push(Int32Array.from(buf)); labels.push(gold.has(i) ? 1 : -1);
+    }
+  }
+  // Deterministic shuffle (xorshift) per epoch.
+  let s = (opts.seed ?? 1) >>> 0 || 1;
+  const rand = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const order = Array.from(feats.keys());
+  let t = 1;
+  for (let e = 0; e < epochs; e++) {
+    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+    for (const k of order) {
+      const f = feats[k], y = labels[k];
+      let score = 0;
+      for (let j = 0; j < f.length; j++) score += w[f[j]];
+      if (score * y <= 0) for (let j = 0; j < f.length; j++) { w[f[j]] += y; u[f[j]] += y * t; }
+      t++;
+    }
+  }
+  const hashes: number[] = [], weights: number[] = [];
+  let max = 0;
+  const avg = new Float64Array(index.size);
+  for (let id = 0; id < index.size; id++) { avg[id] = w[id] - u[id] / t; max = Math.max(max, Math.abs(avg[id])); }
+  for (const [h, id] of index) if (Math.abs(avg[id]) >= prune * max && avg[id] !== 0) { hashes.push(h); weights.push(avg[id]); }
+  return new Segmenter(Int32Array.from(hashes), Float32Array.from(weights));
+}

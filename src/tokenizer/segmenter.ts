@@ -1,0 +1,141 @@
+// The statistical Korean morpheme segmenter: for each gap between two Hangul characters of a run, a linear
+// classifier over hashed character features (n-grams around the gap, the whole remainder of the word, the
+// final consonant of the left syllable, ...) says "morpheme boundary" or not. Trained by averaged perceptron
+// (segmenter-train.ts). Inference is a few dozen integer hash lookups per character: several MB/s, no
+// allocation per feature, and the model is a compact (feature hash -> int16 weight) table.
+import type { MorphemeSplitter } from './pretokenize.js';
+import { isSyllable, syllableTail } from './hangul.js';
+
+const MAGIC = 0x47455348; // "HSEG"
+const VERSION = 1;
+
+// Feature templates; the id goes into the hash so that equal character strings in different templates differ.
+export const T = {
+  bias: 1, l1: 2, r1: 3, l1r1: 4, l2: 5, r2: 6, l2r1: 7, l1r2: 8, l3: 9, r3: 10, suf: 11, pre: 12, l1suf: 13,
+  tailR1: 14, tailSuf: 15, l1Dist: 16, pos: 17, r1Dist: 18, l2r2: 19, tailR2: 20,
+} as const;
+
+const mix = (h: number, x: number): number => {
+  h = Math.imul(h ^ x, 0x5bd1e995);
+  return h ^ (h >>> 15);
+};
+const BOW = 1, EOW = 2;
+const MAX_AFFIX = 6;
+
+/**
+ * Calls emit(hash) for every feature of the gap before character i of `w` (codes[0..n)). Shared by training and
+ * inference so that the two can never disagree. `suf` and `pre` are scratch arrays of length n + 1.
+ */
+export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32Array, pre: Int32Array, emit: (h: number) => void): void {
+  const c = (k: number) => (k < 0 ? BOW : k >= n ? EOW : codes[k]);
+  const l1 = c(i - 1), l2 = c(i - 2), l3 = c(i - 3), r1 = c(i), r2 = c(i + 1), r3 = c(i + 2);
+  const tail = isSyllable(l1) ? syllableTail(l1) : 30;
+  const toEnd = Math.min(n - i, MAX_AFFIX + 1), fromStart = Math.min(i, MAX_AFFIX + 1);
+  emit(mix(T.bias, 0));
+  emit(mix(T.l1, l1));
+  emit(mix(T.r1, r1));
+  emit(mix(mix(T.l1r1, l1), r1));
+  emit(mix(mix(T.l2, l2), l1));
+  emit(mix(mix(T.r2, r1), r2));
+  emit(mix(mix(mix(T.l2r1, l2), l1), r1));
+  emit(mix(mix(mix(T.l1r2, l1), r1), r2));
+  emit(mix(mix(mix(mix(T.l2r2, l2), l1), r1), r2));
+  emit(mix(mix(mix(T.l3, l3), l2), l1));
+  emit(mix(mix(mix(T.r3, r1), r2), r3));
+  emit(mix(mix(T.tailR1, tail), r1));
+  emit(mix(mix(mix(T.tailR2, tail), r1), r2));
+  emit(mix(mix(T.l1Dist, l1), toEnd));
+  emit(mix(mix(T.r1Dist, r1), toEnd));
+  emit(mix(mix(T.pos, fromStart), toEnd));
+  if (n - i <= MAX_AFFIX) {
+    const s = suf[i];
+    emit(mix(T.suf, s));
+    emit(mix(mix(T.l1suf, l1), s));
+    emit(mix(mix(T.tailSuf, tail), s));
+  }
+  if (i <= MAX_AFFIX) emit(mix(T.pre, pre[i]));
+}
+
+/** Fills suf[i] = hash of codes[i..n) and pre[i] = hash of codes[0..i). */
+export function affixHashes(codes: Int32Array, n: number, suf: Int32Array, pre: Int32Array): void {
+  suf[n] = EOW;
+  for (let i = n - 1; i >= 0; i--) suf[i] = mix(suf[i + 1], codes[i]);
+  pre[0] = BOW;
+  for (let i = 0; i < n; i++) pre[i + 1] = mix(pre[i], codes[i]);
+}
+
+export class Segmenter implements MorphemeSplitter {
+  private readonly keys: Int32Array; // open addressing, 0 = empty
+  private readonly vals: Float32Array;
+  private readonly mask: number;
+  private codes = new Int32Array(64);
+  private suf = new Int32Array(65);
+  private pre = new Int32Array(65);
+  private score = 0;
+  private readonly add = (h: number): void => {
+    const keys = this.keys, mask = this.mask;
+    const k = h === 0 ? 1 : h;
+    for (let j = (k ^ (k >>> 16)) & mask; ; j = (j + 1) & mask) {
+      const kj = keys[j];
+      if (kj === k) { this.score += this.vals[j]; return; }
+      if (kj === 0) return;
+    }
+  };
+
+  /** A model from (feature hash, weight) pairs. */
+  constructor(features: Int32Array, weights: Float32Array) {
+    let cap = 16;
+    while (cap < features.length * 2) cap *= 2;
+    this.keys = new Int32Array(cap); this.vals = new Float32Array(cap); this.mask = cap - 1;
+    for (let f = 0; f < features.length; f++) {
+      const k = features[f] === 0 ? 1 : features[f];
+      let j = (k ^ (k >>> 16)) & this.mask;
+      while (this.keys[j] !== 0 && this.keys[j] !== k) j = (j + 1) & this.mask;
+      this.keys[j] = k; this.vals[j] += weights[f];
+    }
+  }
+
+  get size(): number { let n = 0; for (const k of this.keys) if (k !== 0) n++; return n; }
+
+  boundaries(word: string): number[] {
+    const n = word.length, out: number[] = [];
+    if (n < 2) return out;
+    if (this.codes.length < n) { this.codes = new Int32Array(n * 2); this.suf = new Int32Array(n * 2 + 1); this.pre = new Int32Array(n * 2 + 1); }
+    const codes = this.codes;
+    for (let i = 0; i < n; i++) codes[i] = word.charCodeAt(i);
+    affixHashes(codes, n, this.suf, this.pre);
+    for (let i = 1; i < n; i++) {
+      // Only gaps between two syllables are decided; jamo (e.g. decomposed text) stay unsplit.
+      if (!isSyllable(codes[i - 1]) || !isSyllable(codes[i])) continue;
+      this.score = 0;
+      gapFeatures(codes, n, i, this.suf, this.pre, this.add);
+      if (this.score > 0) out.push(i);
+    }
+    return out;
+  }
+
+  /** Binary form: magic, version, count, scale, then int32 hashes and int16 weights (weight = q * scale). */
+  toBytes(): Uint8Array {
+    const ks: number[] = [], ws: number[] = [];
+    for (let j = 0; j < this.keys.length; j++) if (this.keys[j] !== 0) { ks.push(this.keys[j]); ws.push(this.vals[j]); }
+    let max = 0;
+    for (const w of ws) max = Math.max(max, Math.abs(w));
+    const scale = max > 0 ? max / 32767 : 1;
+    const n = ks.length;
+    const buf = Buffer.alloc(16 + n * 6);
+    buf.writeUInt32LE(MAGIC, 0); buf.writeUInt32LE(VERSION, 4); buf.writeUInt32LE(n, 8); buf.writeFloatLE(scale, 12);
+    for (let f = 0; f < n; f++) { buf.writeInt32LE(ks[f], 16 + 4 * f); buf.writeInt16LE(Math.round(ws[f] / scale), 16 + 4 * n + 2 * f); }
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  }
+
+  static fromBytes(bytes: Uint8Array): Segmenter {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC) throw new Error('segmenter: not an hcx segmenter model');
+    if (buf.readUInt32LE(4) !== VERSION) throw new Error(`segmenter: model version ${buf.readUInt32LE(4)}, this hcx reads ${VERSION}`);
+    const n = buf.readUInt32LE(8), scale = buf.readFloatLE(12);
+    if (buf.length !== 16 + n * 6) throw new Error('segmenter: truncated model');
+    const ks = new Int32Array(n), ws = new Float32Array(n);
+    for (let f = 0; f < n; f++) { ks[f] = buf.readInt32LE(16 + 4 * f); ws[f] = buf.readInt16LE(16 + 4 * n + 2 * f) * scale; }
+    return new Segmenter(ks, ws);
+  }
+}
