@@ -17,7 +17,7 @@
       "src/native/bf16.cc"
     ],
     "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
-    "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden", "-pthread"],
+    "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden", "-pthread", "-Wno-psabi"],
     "ldflags": ["-pthread"],
     "defines": ["NAPI_VERSION=8"]
   }]

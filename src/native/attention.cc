@@ -1,4 +1,312 @@
+// Causal grouped-query attention in the FlashAttention style: queries and keys are processed in
+// tiles with an online softmax, so the T x T score matrix never exists; the forward pass keeps only
+// the output and one log-sum-exp per query row, and the backward pass recomputes the scores tile by
+// tile (FlashAttention-2 ordering: each task owns a key tile, so dK and dV need no locks; dQ
+// is accumulated per thread and summed at the end).
+// Layout: q, o [B, T, Hq, D]; k, v [B, S, Hkv, D]; lse [B, Hq, T]. Query row i sits at absolute
+// position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache).
+#include <cmath>
+#include <vector>
+#include <cstring>
 #include "napi_util.h"
+#include "simd.h"
+#include "threadpool.h"
+
 namespace hcx {
-void register_attention(napi_env, napi_value) {}
+
+constexpr int BQ = 64, BK = 64;
+
+// out[i][0..C) = sum_d A[i*lda + d] * Bt[d*ldb + j]  (vectorised over j, four rows at a time)
+template <class V> HCX_INL void mm_rows_t(const float* A, int64_t lda, int R, const float* Bt, int ldb, int C, int D,
+                                          float* out, int ldo) {
+  constexpr int W = VT<V>::W;
+  int i = 0;
+  for (; i + 4 <= R; i += 4) {
+    int j = 0;
+    for (; j + W <= C; j += W) {
+      V c0{}, c1{}, c2{}, c3{};
+      for (int d = 0; d < D; d++) {
+        V b = vload<V>(Bt + d * ldb + j);
+        c0 += A[(i + 0) * lda + d] * b;
+        c1 += A[(i + 1) * lda + d] * b;
+        c2 += A[(i + 2) * lda + d] * b;
+        c3 += A[(i + 3) * lda + d] * b;
+      }
+      vstore(out + (i + 0) * ldo + j, c0);
+      vstore(out + (i + 1) * ldo + j, c1);
+      vstore(out + (i + 2) * ldo + j, c2);
+      vstore(out + (i + 3) * ldo + j, c3);
+    }
+    for (; j < C; j++)
+      for (int r = 0; r < 4; r++) {
+        float s = 0;
+        for (int d = 0; d < D; d++) s += A[(i + r) * lda + d] * Bt[d * ldb + j];
+        out[(i + r) * ldo + j] = s;
+      }
+  }
+  for (; i < R; i++) {
+    int j = 0;
+    for (; j + W <= C; j += W) {
+      V c{};
+      for (int d = 0; d < D; d++) c += A[i * lda + d] * vload<V>(Bt + d * ldb + j);
+      vstore(out + i * ldo + j, c);
+    }
+    for (; j < C; j++) {
+      float s = 0;
+      for (int d = 0; d < D; d++) s += A[i * lda + d] * Bt[d * ldb + j];
+      out[i * ldo + j] = s;
+    }
+  }
+}
+
+// out[i*ldo + 0..D) += sum_j P[i*ldp + j] * X[j*ldx + 0..D)  (vectorised over D, four rows at a time)
+template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, int D,
+                                            float* out, int64_t ldo) {
+  constexpr int W = VT<V>::W;
+  int i = 0;
+  for (; i + 4 <= R; i += 4) {
+    int d = 0;
+    for (; d + W <= D; d += W) {
+      V c0 = vload<V>(out + (i + 0) * ldo + d), c1 = vload<V>(out + (i + 1) * ldo + d);
+      V c2 = vload<V>(out + (i + 2) * ldo + d), c3 = vload<V>(out + (i + 3) * ldo + d);
+      for (int j = 0; j < C; j++) {
+        V x = vload<V>(X + j * ldx + d);
+        c0 += P[(i + 0) * ldp + j] * x;
+        c1 += P[(i + 1) * ldp + j] * x;
+        c2 += P[(i + 2) * ldp + j] * x;
+        c3 += P[(i + 3) * ldp + j] * x;
+      }
+      vstore(out + (i + 0) * ldo + d, c0);
+      vstore(out + (i + 1) * ldo + d, c1);
+      vstore(out + (i + 2) * ldo + d, c2);
+      vstore(out + (i + 3) * ldo + d, c3);
+    }
+    for (; d < D; d++)
+      for (int r = 0; r < 4; r++) {
+        float s = out[(i + r) * ldo + d];
+        for (int j = 0; j < C; j++) s += P[(i + r) * ldp + j] * X[j * ldx + d];
+        out[(i + r) * ldo + d] = s;
+      }
+  }
+  for (; i < R; i++)
+    for (int d = 0; d < D; d++) {
+      float s = out[i * ldo + d];
+      for (int j = 0; j < C; j++) s += P[i * ldp + j] * X[j * ldx + d];
+      out[i * ldo + d] = s;
+    }
+}
+
+struct Dims {
+  int64_t B, T, S, Hq, Hkv, D, qOffset;
+  float scale;
+  bool causal;
+  int64_t qrow(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * Hq + h) * D; }
+  int64_t krow(int64_t b, int64_t s, int64_t h) const { return ((b * S + s) * Hkv + h) * D; }
+  // Number of keys query row t may see.
+  int64_t visible(int64_t t) const { return causal ? std::min<int64_t>(S, qOffset + t + 1) : S; }
+};
+
+template <class V>
+HCX_INL void fwd_task(const Dims& d, const float* q, const float* k, const float* v, float* o, float* lse, int64_t task) {
+  const int D = (int)d.D;
+  int64_t nqb = (d.T + BQ - 1) / BQ;
+  int64_t qb = task % nqb, h = (task / nqb) % d.Hq, b = task / (nqb * d.Hq);
+  int64_t kh = h / (d.Hq / d.Hkv);
+  int64_t q0 = qb * BQ;
+  int nq = (int)std::min<int64_t>(BQ, d.T - q0);
+  std::vector<float> Qs(BQ * D), O(BQ * D, 0.f), Kt(D * BK), Vb(BK * D), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
+  for (int i = 0; i < nq; i++)
+    for (int x = 0; x < D; x++) Qs[i * D + x] = q[d.qrow(b, q0 + i, h) + x] * d.scale;
+  int64_t kend = d.visible(q0 + nq - 1);
+  for (int64_t k0 = 0; k0 < kend; k0 += BK) {
+    int nk = (int)std::min<int64_t>(BK, kend - k0);
+    for (int j = 0; j < nk; j++) {
+      const float* kr = k + d.krow(b, k0 + j, kh);
+      const float* vr = v + d.krow(b, k0 + j, kh);
+      for (int x = 0; x < D; x++) Kt[x * BK + j] = kr[x];
+      std::memcpy(&Vb[j * D], vr, D * sizeof(float));
+    }
+    mm_rows_t<V>(Qs.data(), D, nq, Kt.data(), BK, nk, D, Sb.data(), BK);
+    for (int i = 0; i < nq; i++) {
+      float* s = &Sb[i * BK];
+      // Keys j < lim are visible to this row; a row may see none of this tile.
+      int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
+      if (lim == 0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
+      float mx = m[i];
+      for (int j = 0; j < lim; j++) mx = s[j] > mx ? s[j] : mx;
+      float alpha = std::exp(m[i] - mx), sum = 0;
+      for (int j = 0; j < lim; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+      for (int j = lim; j < nk; j++) s[j] = 0.f;
+      l[i] = l[i] * alpha + sum;
+      m[i] = mx;
+      if (alpha != 1.f) for (int x = 0; x < D; x++) O[i * D + x] *= alpha;
+    }
+    mm_rows_acc<V>(Sb.data(), BK, nq, nk, Vb.data(), D, D, O.data(), D);
+  }
+  for (int i = 0; i < nq; i++) {
+    float inv = 1.f / l[i];
+    float* orow = o + d.qrow(b, q0 + i, h);
+    for (int x = 0; x < D; x++) orow[x] = O[i * D + x] * inv;
+    lse[(b * d.Hq + h) * d.T + q0 + i] = m[i] + std::log(l[i]);
+  }
+}
+
+template <class V>
+HCX_INL void bwd_task(const Dims& d, const float* q, const float* k, const float* v, const float* go, const float* lse,
+                      const float* delta, float* gq_t, float* gk, float* gv, int64_t task) {
+  const int D = (int)d.D;
+  int64_t nkb = (d.S + BK - 1) / BK;
+  int64_t kb = task % nkb, kh = (task / nkb) % d.Hkv, b = task / (nkb * d.Hkv);
+  int64_t group = d.Hq / d.Hkv;
+  int64_t k0 = kb * BK;
+  int nk = (int)std::min<int64_t>(BK, d.S - k0);
+  std::vector<float> Kb(BK * D), Kt(D * BK), Vt(D * BK), dK(BK * D, 0.f), dV(BK * D, 0.f);
+  std::vector<float> Qs(BQ * D), dO(BQ * D), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
+  for (int j = 0; j < nk; j++) {
+    const float* kr = k + d.krow(b, k0 + j, kh);
+    const float* vr = v + d.krow(b, k0 + j, kh);
+    std::memcpy(&Kb[j * D], kr, D * sizeof(float));
+    for (int x = 0; x < D; x++) { Kt[x * BK + j] = kr[x]; Vt[x * BK + j] = vr[x]; }
+  }
+  // First query row that sees key k0: qOffset + t >= k0.
+  int64_t tstart = d.causal ? std::max<int64_t>(0, k0 - d.qOffset) : 0;
+  for (int64_t hh = 0; hh < group; hh++) {
+    int64_t h = kh * group + hh;
+    for (int64_t q0 = (tstart / BQ) * BQ; q0 < d.T; q0 += BQ) {
+      int nq = (int)std::min<int64_t>(BQ, d.T - q0);
+      for (int i = 0; i < nq; i++) {
+        const float* qr = q + d.qrow(b, q0 + i, h);
+        for (int x = 0; x < D; x++) Qs[i * D + x] = qr[x] * d.scale;
+        std::memcpy(&dO[i * D], go + d.qrow(b, q0 + i, h), D * sizeof(float));
+      }
+      mm_rows_t<V>(Qs.data(), D, nq, Kt.data(), BK, nk, D, P.data(), BK);
+      mm_rows_t<V>(dO.data(), D, nq, Vt.data(), BK, nk, D, dP.data(), BK);
+      for (int i = 0; i < nq; i++) {
+        int64_t row = (b * d.Hq + h) * d.T + q0 + i;
+        float L = lse[row], Di = delta[row];
+        int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
+        float* p = &P[i * BK];
+        float* dp = &dP[i * BK];
+        for (int j = 0; j < lim; j++) {
+          p[j] = std::exp(p[j] - L);
+          dp[j] = p[j] * (dp[j] - Di);  // dS
+        }
+        for (int j = lim; j < nk; j++) { p[j] = 0.f; dp[j] = 0.f; }
+      }
+      // dV += P^T dO
+      for (int i = 0; i < nq; i++) for (int j = 0; j < nk; j++) PT[j * BQ + i] = P[i * BK + j];
+      mm_rows_acc<V>(PT.data(), BQ, nk, nq, dO.data(), D, D, dV.data(), D);
+      // dK += dS^T (Q * scale)
+      for (int i = 0; i < nq; i++) for (int j = 0; j < nk; j++) PT[j * BQ + i] = dP[i * BK + j];
+      mm_rows_acc<V>(PT.data(), BQ, nk, nq, Qs.data(), D, D, dK.data(), D);
+      // dQ += scale * dS K
+      for (int i = 0; i < nq; i++) for (int j = 0; j < nk; j++) dP[i * BK + j] *= d.scale;
+      mm_rows_acc<V>(dP.data(), BK, nq, nk, Kb.data(), D, D, gq_t + d.qrow(b, q0, h), d.Hq * D);
+    }
+  }
+  for (int j = 0; j < nk; j++) {
+    float* kr = gk + d.krow(b, k0 + j, kh);
+    float* vr = gv + d.krow(b, k0 + j, kh);
+    for (int x = 0; x < D; x++) { kr[x] += dK[j * D + x]; vr[x] += dV[j * D + x]; }
+  }
+}
+
+HCX_TARGET_512 static void fwd_512(const Dims& d, const float* q, const float* k, const float* v, float* o, float* l, int64_t t) { fwd_task<v16f>(d, q, k, v, o, l, t); }
+HCX_TARGET_256 static void fwd_256(const Dims& d, const float* q, const float* k, const float* v, float* o, float* l, int64_t t) { fwd_task<v8f>(d, q, k, v, o, l, t); }
+HCX_TARGET_512 static void bwd_512(const Dims& d, const float* q, const float* k, const float* v, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v16f>(d, q, k, v, go, l, dl, gq, gk, gv, t); }
+HCX_TARGET_256 static void bwd_256(const Dims& d, const float* q, const float* k, const float* v, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v8f>(d, q, k, v, go, l, dl, gq, gk, gv, t); }
+
+static bool read_dims(Args& a, size_t at, Dims& d) {
+  d.B = a.i64(at); d.T = a.i64(at + 1); d.S = a.i64(at + 2); d.Hq = a.i64(at + 3); d.Hkv = a.i64(at + 4);
+  d.D = a.i64(at + 5); d.scale = (float)a.num(at + 6); d.causal = a.num(at + 7) != 0; d.qOffset = a.i64(at + 8);
+  if (a.failed) return false;
+  if (d.Hkv <= 0 || d.Hq % d.Hkv) { a.fail("attention: query heads must be a multiple of KV heads"); return false; }
+  return true;
+}
+
+// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset)
+static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const float* q = a.arr<float>(0);
+  const float* k = a.arr<float>(1);
+  const float* v = a.arr<float>(2);
+  float* o = a.arr<float>(3);
+  float* lse = a.arr<float>(4);
+  Dims d;
+  if (a.failed || !read_dims(a, 5, d)) return nullptr;
+  int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
+  Isa is = isa();
+  // Tasks are dealt round-robin: under a causal mask later query tiles cost more.
+  parallel_run(num_threads(), [&](int th, int nth) {
+    for (int64_t t = th; t < tasks; t += nth) {
+      if (is == Isa::Avx512) fwd_512(d, q, k, v, o, lse, t);
+      else if (is == Isa::Avx2) fwd_256(d, q, k, v, o, lse, t);
+      else fwd_task<v4f>(d, q, k, v, o, lse, t);
+    }
+  });
+  return undef(env);
+}
+
+// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate)
+static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const float* q = a.arr<float>(0);
+  const float* k = a.arr<float>(1);
+  const float* v = a.arr<float>(2);
+  const float* o = a.arr<float>(3);
+  const float* lse = a.arr<float>(4);
+  const float* go = a.arr<float>(5);
+  size_t nq_el, nk_el;
+  float* gq = a.arr<float>(6, &nq_el);
+  float* gk = a.arr<float>(7, &nk_el);
+  float* gv = a.arr<float>(8);
+  Dims d;
+  if (a.failed || !read_dims(a, 9, d)) return nullptr;
+  bool acc = a.num(18) != 0;
+  if (!acc) {
+    std::fill(gq, gq + nq_el, 0.f);
+    std::fill(gk, gk + nk_el, 0.f);
+    std::fill(gv, gv + nk_el, 0.f);
+  }
+  // delta[b, h, t] = dot(dO, O) for the row: the softmax backward's per-row correction.
+  std::vector<float> delta(d.B * d.Hq * d.T);
+  parallel_for(d.B * d.T, 16, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t b = r / d.T, t = r % d.T;
+      for (int64_t h = 0; h < d.Hq; h++) {
+        const float* orow = o + d.qrow(b, t, h);
+        const float* grow = go + d.qrow(b, t, h);
+        float s = 0;
+        for (int64_t x = 0; x < d.D; x++) s += orow[x] * grow[x];
+        delta[(b * d.Hq + h) * d.T + t] = s;
+      }
+    }
+  });
+  int nt = num_threads();
+  std::vector<std::vector<float>> gq_parts(nt);
+  int64_t tasks = d.B * d.Hkv * ((d.S + BK - 1) / BK);
+  Isa is = isa();
+  parallel_run(nt, [&](int th, int nth) {
+    float* part = gq;
+    if (th > 0) { gq_parts[th].assign(nq_el, 0.f); part = gq_parts[th].data(); }
+    // Key tiles are dealt round-robin so causal work is balanced between threads.
+    for (int64_t t = th; t < tasks; t += nth) {
+      if (is == Isa::Avx512) bwd_512(d, q, k, v, go, lse, delta.data(), part, gk, gv, t);
+      else if (is == Isa::Avx2) bwd_256(d, q, k, v, go, lse, delta.data(), part, gk, gv, t);
+      else bwd_task<v4f>(d, q, k, v, go, lse, delta.data(), part, gk, gv, t);
+    }
+  });
+  for (int th = 1; th < nt; th++)
+    if (!gq_parts[th].empty()) {
+      const float* p = gq_parts[th].data();
+      for (size_t i = 0; i < nq_el; i++) gq[i] += p[i];
+    }
+  return undef(env);
+}
+
+void register_attention(napi_env env, napi_value exports) {
+  define(env, exports, "attention", AttentionFwd);
+  define(env, exports, "attentionBackward", AttentionBwd);
+}
+
 }  // namespace hcx

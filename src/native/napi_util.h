@@ -28,6 +28,7 @@ struct Args {
   // Returns the data pointer of a typed array argument (byte offset applied) and its element count.
   template <typename T>
   T* arr(size_t i, size_t* len = nullptr) {
+    if (len) *len = 0;
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;

@@ -1,0 +1,47 @@
+// Causal grouped-query attention, flash style: q [B, T, Hq, D], k and v [B, S, Hkv, D] -> [B, T, Hq, D].
+// Memory is O(T): the kernel keeps one log-sum-exp per query row and recomputes scores in backward.
+import { record } from '../autograd.js';
+import { Tensor } from '../tensor.js';
+import { K, shapeStr } from './util.js';
+
+export interface AttentionOptions {
+  causal?: boolean;
+  /** Absolute position of query 0 among the keys (KV-cache decoding); default S - T. */
+  queryOffset?: number;
+  /** Score scale; default 1/sqrt(headDim). */
+  scale?: number;
+}
+
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) throw new Error(`attention: expected 4-D q, k, v, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+  const [B, T, Hq, D] = q.shape;
+  const [Bk, S, Hkv, Dk] = k.shape;
+  if (Bk !== B || Dk !== D || v.shape.some((d, i) => d !== k.shape[i])) {
+    throw new Error(`attention: k ${shapeStr(k.shape)} and v ${shapeStr(v.shape)} do not fit q ${shapeStr(q.shape)}`);
+  }
+  if (Hq % Hkv !== 0) throw new Error(`attention: ${Hq} query heads is not a multiple of ${Hkv} KV heads`);
+  const causal = opts.causal ?? true;
+  const qOffset = opts.queryOffset ?? S - T;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const o = new Tensor(q.shape);
+  const lse = new Tensor([B, Hq, T]);
+  K.attention(q.data, k.data, v.data, o.data, lse.data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset);
+  return record(o, 'attention', [q, k, v], (g, ctx) => {
+    // The kernel writes all three gradients at once; inputs that need none get scratch space.
+    const gq = ctx.gradFor(0), gk = ctx.gradFor(1), gv = ctx.gradFor(2);
+    const acc = !!(gq?.[1] || gk?.[1] || gv?.[1]);
+    if (!acc) {
+      K.attentionBackward(q.data, k.data, v.data, o.data, lse.data, g, gq?.[0] ?? new Tensor(q.shape).data,
+        gk?.[0] ?? new Tensor(k.shape).data, gv?.[0] ?? new Tensor(v.shape).data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, 0);
+      return;
+    }
+    // Some buffer already holds gradient: compute into fresh ones and add.
+    const tq = new Tensor(q.shape), tk = new Tensor(k.shape), tv = new Tensor(v.shape);
+    K.attentionBackward(q.data, k.data, v.data, o.data, lse.data, g, tq.data, tk.data, tv.data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, 0);
+    for (const [slot, t] of [[gq, tq], [gk, tk], [gv, tv]] as const) {
+      if (!slot) continue;
+      if (slot[1]) K.axpy(slot[0], t.data, 1);
+      else slot[0].set(t.data);
+    }
+  });
+}

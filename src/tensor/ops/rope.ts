@@ -1,0 +1,41 @@
+// Fused rotary position embedding for x [batch, time, heads, headDim] (rotate-half convention).
+import { record } from '../autograd.js';
+import { Tensor } from '../tensor.js';
+import { K, shapeStr } from './util.js';
+
+export interface RopeOptions {
+  /** Frequency base (10000 in Llama; larger bases suit longer contexts). */
+  base?: number;
+  /** Absolute position of time step 0 (the KV-cache length when decoding). */
+  offset?: number;
+  /** Explicit position of every token, [batch * time] (packed documents restarting at 0). */
+  positions?: Int32Array;
+  /** Multiplies positions (linear position interpolation when extending the context). */
+  positionScale?: number;
+}
+
+export function ropePositions(batch: number, time: number, offset = 0): Int32Array {
+  const p = new Int32Array(batch * time);
+  for (let b = 0; b < batch; b++) for (let t = 0; t < time; t++) p[b * time + t] = offset + t;
+  return p;
+}
+
+export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
+  if (x.ndim !== 4) throw new Error(`rope: expected [batch, time, heads, headDim], got ${shapeStr(x.shape)}`);
+  const [B, T, H, D] = x.shape;
+  const pos = opts.positions ?? ropePositions(B, T, opts.offset ?? 0);
+  if (pos.length !== B * T) throw new Error(`rope: ${pos.length} positions for ${B * T} tokens`);
+  const base = opts.base ?? 10000, ps = opts.positionScale ?? 1;
+  const y = new Tensor(x.shape);
+  K.rope(x.data, y.data, pos, B * T, H, D, base, ps, 1);
+  return record(y, 'rope', [x], (g, ctx) => {
+    const gx = ctx.gradFor(0);
+    if (!gx) return;
+    if (!gx[1]) K.rope(g, gx[0], pos, B * T, H, D, base, ps, -1);
+    else {
+      const t = new Tensor(x.shape);
+      K.rope(g, t.data, pos, B * T, H, D, base, ps, -1);
+      K.axpy(gx[0], t.data, 1);
+    }
+  });
+}

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { F, Rng, Tensor, backward, setThreadsForTest } from './engine.js';
+import { gradcheck } from './gradcheck.js';
+import { attentionRef } from './reference.js';
+
+const cases: [number, number, number, number, number, number][] = [
+  // B, T, S, Hq, Hkv, D
+  [1, 1, 1, 1, 1, 1],
+  [2, 7, 7, 4, 2, 8],
+  [1, 33, 33, 2, 1, 7],
+  [1, 70, 70, 2, 2, 16],
+  [1, 130, 130, 4, 1, 64],
+];
+
+for (const [B, T, S, Hq, Hkv, D] of cases) {
+  for (const causal of [true, false]) {
+    test(`attention B=${B} T=${T} Hq=${Hq} Hkv=${Hkv} D=${D} causal=${causal}`, () => {
+      gradcheck({
+        name: 'attention',
+        shapes: [[B, T, Hq, D], [B, S, Hkv, D], [B, S, Hkv, D]],
+        run: ([q, k, v]) => F.attention(q, k, v, { causal }),
+        ref: ([q, k, v]) => attentionRef(q, k, v, B, T, S, Hq, Hkv, D, causal, S - T),
+        probes: 10,
+      });
+    });
+  }
+}
+
+test('attention with a KV-cache offset (3 new queries over 70 keys)', () => {
+  const [B, T, S, Hq, Hkv, D] = [1, 3, 70, 4, 2, 16];
+  gradcheck({
+    name: 'attention-offset',
+    shapes: [[B, T, Hq, D], [B, S, Hkv, D], [B, S, Hkv, D]],
+    run: ([q, k, v]) => F.attention(q, k, v),
+    ref: ([q, k, v]) => attentionRef(q, k, v, B, T, S, Hq, Hkv, D, true, S - T),
+  });
+});
+
+test('attention gives the same result and gradients on 1 and 2 threads', () => {
+  const rng = new Rng(11);
+  const mk = (s: number[]) => {
+    const t = new Tensor(s, undefined, { requiresGrad: true, untracked: true });
+    rng.fillNormal(t.data);
+    return t;
+  };
+  const q = mk([2, 129, 4, 32]), k = mk([2, 129, 2, 32]), v = mk([2, 129, 2, 32]);
+  const g = new Float32Array(q.size).map(() => rng.normal());
+  const runs = [1, 2].map((n) => setThreadsForTest(n, () => {
+    for (const t of [q, k, v]) t.grad = null;
+    const o = F.attention(q, k, v);
+    backward(o, g);
+    return [o.data.slice(), q.grad!.data.slice(), k.grad!.data.slice(), v.grad!.data.slice()];
+  }));
+  runs[0].forEach((a, i) => {
+    const b = runs[1][i];
+    for (let j = 0; j < a.length; j++) assert.ok(Math.abs(a[j] - b[j]) <= 1e-5 * (1 + Math.abs(a[j])), `tensor ${i} element ${j}`);
+  });
+});

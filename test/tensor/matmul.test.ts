@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import { F } from '../../src/tensor/index.js';
+import { gradcheck } from './gradcheck.js';
+import { matmulRef } from './reference.js';
+
+const shapes: [number, number, number][] = [[1, 1, 1], [7, 33, 1], [1, 257, 7], [33, 7, 257], [64, 65, 31]];
+
+for (const [M, N, K] of shapes) {
+  for (const tA of [false, true]) for (const tB of [false, true]) {
+    test(`matmul ${M}x${N}x${K} transA=${tA} transB=${tB}: forward and gradients`, () => {
+      gradcheck({
+        name: 'matmul',
+        shapes: [tA ? [K, M] : [M, K], tB ? [N, K] : [K, N]],
+        run: ([a, b]) => F.matmul(a, b, { transA: tA, transB: tB }),
+        ref: ([a, b]) => matmulRef(a, b, 1, M, N, K, tA, tB, false),
+        probes: 12,
+      });
+    });
+  }
+}
+
+for (const tA of [false, true]) for (const tB of [false, true]) {
+  test(`batched matmul (3 batches, 7x5x9) transA=${tA} transB=${tB}`, () => {
+    const [B, M, N, K] = [3, 7, 5, 9];
+    gradcheck({
+      name: 'bmm',
+      shapes: [[B, ...(tA ? [K, M] : [M, K])], [B, ...(tB ? [N, K] : [K, N])]],
+      run: ([a, b]) => F.matmul(a, b, { transA: tA, transB: tB }),
+      ref: ([a, b]) => matmulRef(a, b, B, M, N, K, tA, tB, false),
+    });
+  });
+  test(`matmul with a matrix shared by 2x3 batches transA=${tA} transB=${tB}`, () => {
+    const [M, N, K] = [5, 6, 7];
+    gradcheck({
+      name: 'bmm-shared',
+      shapes: [[2, 3, ...(tA ? [K, M] : [M, K])], tB ? [N, K] : [K, N]],
+      run: ([a, b]) => F.matmul(a, b, { transA: tA, transB: tB }),
+      ref: ([a, b]) => matmulRef(a, b, 6, M, N, K, tA, tB, true),
+    });
+  });
+}
+
+test('linear (x W^T + b) over a [2, 3, 33] input', () => {
+  gradcheck({
+    name: 'linear',
+    shapes: [[2, 3, 33], [7, 33], [7]],
+    run: ([x, w, b]) => F.linear(x, w, b),
+    ref: ([x, w, b]) => {
+      const y = matmulRef(x, w, 1, 6, 7, 33, false, true, false);
+      for (let i = 0; i < y.length; i++) y[i] += b[i % 7];
+      return y;
+    },
+  });
+});
