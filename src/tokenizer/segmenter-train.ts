@@ -1,7 +1,7 @@
 // Training the segmenter: averaged perceptron over the gaps of gold Hangul runs (see morph-data.ts for the
 // boundary convention), then pruning of weak features so that the model stays small.
 import { isSyllable } from './hangul.js';
-import { affixHashes, gapFeatures, Segmenter } from './segmenter.js';
+import { affixHashes, CUR_SEED, mix as mixCur, gapFeatures, lexHash, Segmenter, type GapContext } from './segmenter.js';
 import type { GoldWord } from './morph-data.js';
 
 export interface SegmenterTrainOptions {
@@ -9,6 +9,20 @@ export interface SegmenterTrainOptions {
   /** Drop features whose averaged |weight| is below this fraction of the largest (default 0.01). */
   prune?: number;
   seed?: number;
+  /** Use lexicon features (known morphemes of the training data, jackknifed over `folds` folds; default true). */
+  lexicon?: boolean;
+  folds?: number;
+}
+
+/** Hashes of the morphemes (pieces between gold boundaries, up to 4 characters) of some words. */
+function lexiconOf(words: readonly GoldWord[], from = 0, step = 1): Set<number> {
+  const out = new Set<number>();
+  for (let k = from; k < words.length; k += step) {
+    const w = words[k], codes = Int32Array.from(w.text, (ch) => ch.charCodeAt(0));
+    const cuts = [0, ...w.bounds, w.text.length];
+    for (let j = 1; j < cuts.length; j++) if (cuts[j] - cuts[j - 1] <= 4) out.add(lexHash(codes, cuts[j - 1], cuts[j]));
+  }
+  return out;
 }
 
 export function trainSegmenter(words: readonly GoldWord[], opts: SegmenterTrainOptions = {}): Segmenter {
@@ -28,20 +42,34 @@ export function trainSegmenter(words: readonly GoldWord[], opts: SegmenterTrainO
   const feats: Int32Array[] = [], labels: number[] = [];
   const buf: number[] = [];
   const emit = (h: number) => { buf.push(idOf(h)); };
-  for (const gw of words) {
+  // Jackknife: a word's lexicon features come from a lexicon built without its fold, as at test time.
+  const useLex = opts.lexicon ?? true, folds = opts.folds ?? 5;
+  const foldLex: Set<number>[] = [];
+  if (useLex) {
+    for (let f = 0; f < folds; f++) {
+      const s = new Set<number>();
+      for (let g = 0; g < folds; g++) if (g !== f) for (const h of lexiconOf(words, g, folds)) s.add(h);
+      foldLex.push(s);
+    }
+  }
+  words.forEach((gw, wi) => {
     const n = gw.text.length;
-    if (n < 2) continue;
+    if (n < 2) return;
     const codes = new Int32Array(n), suf = new Int32Array(n + 1), pre = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) codes[i] = gw.text.charCodeAt(i);
     affixHashes(codes, n, suf, pre);
     const gold = new Set(gw.bounds);
+    // Teacher forcing: the "morpheme so far" features see the gold boundaries.
+    const ctx: GapContext = { last: 0, cur: CUR_SEED, lexicon: useLex ? foldLex[wi % folds] : null };
     for (let i = 1; i < n; i++) {
+      ctx.cur = mixCur(ctx.cur, codes[i - 1]);
       if (!isSyllable(codes[i - 1]) || !isSyllable(codes[i])) continue;
       buf.length = 0;
-      gapFeatures(codes, n, i, suf, pre, emit);
+      gapFeatures(codes, n, i, suf, pre, ctx, emit);
       feats.push(Int32Array.from(buf)); labels.push(gold.has(i) ? 1 : -1);
+      if (gold.has(i)) { ctx.last = i; ctx.cur = CUR_SEED; }
     }
-  }
+  });
   // Deterministic shuffle (xorshift) per epoch.
   let s = (opts.seed ?? 1) >>> 0 || 1;
   const rand = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
@@ -62,5 +90,5 @@ export function trainSegmenter(words: readonly GoldWord[], opts: SegmenterTrainO
   const avg = new Float64Array(index.size);
   for (let id = 0; id < index.size; id++) { avg[id] = w[id] - u[id] / t; max = Math.max(max, Math.abs(avg[id])); }
   for (const [h, id] of index) if (Math.abs(avg[id]) >= prune * max && avg[id] !== 0) { hashes.push(h); weights.push(avg[id]); }
-  return new Segmenter(Int32Array.from(hashes), Float32Array.from(weights));
+  return new Segmenter(Int32Array.from(hashes), Float32Array.from(weights), useLex ? Int32Array.from(lexiconOf(words)) : undefined);
 }

@@ -7,26 +7,46 @@ import type { MorphemeSplitter } from './pretokenize.js';
 import { isSyllable, syllableTail } from './hangul.js';
 
 const MAGIC = 0x47455348; // "HSEG"
-const VERSION = 1;
+const VERSION = 2;
 
 // Feature templates; the id goes into the hash so that equal character strings in different templates differ.
 export const T = {
   bias: 1, l1: 2, r1: 3, l1r1: 4, l2: 5, r2: 6, l2r1: 7, l1r2: 8, l3: 9, r3: 10, suf: 11, pre: 12, l1suf: 13,
   tailR1: 14, tailSuf: 15, l1Dist: 16, pos: 17, r1Dist: 18, l2r2: 19, tailR2: 20,
+  cur: 21, curR1: 22, curLen: 23, lexR: 24, lexL: 25, lexCur: 26, lexRL: 27,
 } as const;
+const LEX_SEED = 0x2545f491;
+const MAX_LEX = 4;
 
-const mix = (h: number, x: number): number => {
+/** Hash of codes[a..b) as a lexicon key. */
+export function lexHash(codes: Int32Array, a: number, b: number): number {
+  let h = LEX_SEED;
+  for (let k = a; k < b; k++) h = mix(h, codes[k]);
+  return h;
+}
+
+/** What a gap's features depend on besides the characters: the decisions so far and the morpheme lexicon. */
+export interface GapContext {
+  /** Start of the current morpheme (the last boundary before the gap, or 0). */
+  last: number;
+  /** Hash of codes[last..i). */
+  cur: number;
+  lexicon: { has(h: number): boolean } | null;
+}
+
+export const mix = (h: number, x: number): number => {
   h = Math.imul(h ^ x, 0x5bd1e995);
   return h ^ (h >>> 15);
 };
 const BOW = 1, EOW = 2;
+export const CUR_SEED = 0x1b873593;
 const MAX_AFFIX = 6;
 
 /**
  * Calls emit(hash) for every feature of the gap before character i of `w` (codes[0..n)). Shared by training and
  * inference so that the two can never disagree. `suf` and `pre` are scratch arrays of length n + 1.
  */
-export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32Array, pre: Int32Array, emit: (h: number) => void): void {
+export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32Array, pre: Int32Array, ctx: GapContext, emit: (h: number) => void): void {
   const c = (k: number) => (k < 0 ? BOW : k >= n ? EOW : codes[k]);
   const l1 = c(i - 1), l2 = c(i - 2), l3 = c(i - 3), r1 = c(i), r2 = c(i + 1), r3 = c(i + 2);
   const tail = isSyllable(l1) ? syllableTail(l1) : 30;
@@ -54,6 +74,22 @@ export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32A
     emit(mix(mix(T.tailSuf, tail), s));
   }
   if (i <= MAX_AFFIX) emit(mix(T.pre, pre[i]));
+  // The morpheme so far (left-to-right decisions).
+  const curLen = Math.min(i - ctx.last, MAX_AFFIX + 1);
+  emit(mix(mix(T.curLen, curLen), toEnd));
+  if (i - ctx.last <= MAX_AFFIX) { emit(mix(T.cur, ctx.cur)); emit(mix(mix(T.curR1, ctx.cur), r1)); }
+  const lex = ctx.lexicon;
+  if (lex) {
+    // Longest known morpheme starting at the gap / ending at it, and whether the current one is known.
+    let right = 0, left = 0;
+    for (let k = Math.min(MAX_LEX, n - i); k >= 1; k--) if (lex.has(lexHash(codes, i, i + k))) { right = k; break; }
+    for (let k = Math.min(MAX_LEX, i); k >= 1; k--) if (lex.has(lexHash(codes, i - k, i))) { left = k; break; }
+    const curKnown = i - ctx.last <= MAX_LEX && lex.has(lexHash(codes, ctx.last, i)) ? 1 : 0;
+    emit(mix(mix(T.lexR, right), right === n - i ? 1 : 0));
+    emit(mix(mix(T.lexL, left), curKnown));
+    emit(mix(mix(mix(T.lexRL, right), left), curKnown));
+    emit(mix(mix(mix(T.lexCur, curKnown), right), r1));
+  }
 }
 
 /** Fills suf[i] = hash of codes[i..n) and pre[i] = hash of codes[0..i). */
@@ -82,8 +118,13 @@ export class Segmenter implements MorphemeSplitter {
     }
   };
 
-  /** A model from (feature hash, weight) pairs. */
-  constructor(features: Int32Array, weights: Float32Array) {
+  private readonly lexicon: Int32Array;
+  private readonly ctx: GapContext;
+
+  /** A model from (feature hash, weight) pairs and the lexicon (hashes of known morphemes, see lexHash). */
+  constructor(features: Int32Array, weights: Float32Array, lexicon: Int32Array = new Int32Array(0)) {
+    this.lexicon = lexicon;
+    this.ctx = { last: 0, cur: CUR_SEED, lexicon: lexicon.length > 0 ? new Set(lexicon) : null };
     let cap = 16;
     while (cap < features.length * 2) cap *= 2;
     this.keys = new Int32Array(cap); this.vals = new Float32Array(cap); this.mask = cap - 1;
@@ -104,17 +145,20 @@ export class Segmenter implements MorphemeSplitter {
     const codes = this.codes;
     for (let i = 0; i < n; i++) codes[i] = word.charCodeAt(i);
     affixHashes(codes, n, this.suf, this.pre);
+    const ctx = this.ctx;
+    ctx.last = 0; ctx.cur = CUR_SEED;
     for (let i = 1; i < n; i++) {
+      ctx.cur = mix(ctx.cur, codes[i - 1]);
       // Only gaps between two syllables are decided; jamo (e.g. decomposed text) stay unsplit.
       if (!isSyllable(codes[i - 1]) || !isSyllable(codes[i])) continue;
       this.score = 0;
-      gapFeatures(codes, n, i, this.suf, this.pre, this.add);
-      if (this.score > 0) out.push(i);
+      gapFeatures(codes, n, i, this.suf, this.pre, ctx, this.add);
+      if (this.score > 0) { out.push(i); ctx.last = i; ctx.cur = CUR_SEED; }
     }
     return out;
   }
 
-  /** Binary form: magic, version, count, scale, then int32 hashes and int16 weights (weight = q * scale). */
+  /** Binary form: magic, version, count, scale, int32 hashes, int16 weights (weight = q * scale), lexicon count, int32 lexicon hashes. */
   toBytes(): Uint8Array {
     const ks: number[] = [], ws: number[] = [];
     for (let j = 0; j < this.keys.length; j++) if (this.keys[j] !== 0) { ks.push(this.keys[j]); ws.push(this.vals[j]); }
@@ -122,9 +166,12 @@ export class Segmenter implements MorphemeSplitter {
     for (const w of ws) max = Math.max(max, Math.abs(w));
     const scale = max > 0 ? max / 32767 : 1;
     const n = ks.length;
-    const buf = Buffer.alloc(16 + n * 6);
+    const L = this.lexicon.length, lo = 16 + n * 6;
+    const buf = Buffer.alloc(lo + 4 + 4 * L);
     buf.writeUInt32LE(MAGIC, 0); buf.writeUInt32LE(VERSION, 4); buf.writeUInt32LE(n, 8); buf.writeFloatLE(scale, 12);
     for (let f = 0; f < n; f++) { buf.writeInt32LE(ks[f], 16 + 4 * f); buf.writeInt16LE(Math.round(ws[f] / scale), 16 + 4 * n + 2 * f); }
+    buf.writeUInt32LE(L, lo);
+    for (let k = 0; k < L; k++) buf.writeInt32LE(this.lexicon[k], lo + 4 + 4 * k);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   }
 
@@ -133,9 +180,11 @@ export class Segmenter implements MorphemeSplitter {
     if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC) throw new Error('segmenter: not an hcx segmenter model');
     if (buf.readUInt32LE(4) !== VERSION) throw new Error(`segmenter: model version ${buf.readUInt32LE(4)}, this hcx reads ${VERSION}`);
     const n = buf.readUInt32LE(8), scale = buf.readFloatLE(12);
-    if (buf.length !== 16 + n * 6) throw new Error('segmenter: truncated model');
-    const ks = new Int32Array(n), ws = new Float32Array(n);
+    const lo = 16 + n * 6;
+    if (buf.length < lo + 4 || buf.length !== lo + 4 + 4 * buf.readUInt32LE(lo)) throw new Error('segmenter: truncated model');
+    const ks = new Int32Array(n), ws = new Float32Array(n), lex = new Int32Array(buf.readUInt32LE(lo));
     for (let f = 0; f < n; f++) { ks[f] = buf.readInt32LE(16 + 4 * f); ws[f] = buf.readInt16LE(16 + 4 * n + 2 * f) * scale; }
-    return new Segmenter(ks, ws);
+    for (let k = 0; k < lex.length; k++) lex[k] = buf.readInt32LE(lo + 4 + 4 * k);
+    return new Segmenter(ks, ws, lex);
   }
 }
