@@ -11,6 +11,9 @@ type Loader = () => Promise<{ command: Command }>;
 const commands: Record<string, Loader> = {
   bench: () => import('./commands/bench.js'),
   info: () => import('./commands/info.js'),
+  segmenter: () => import('./commands/segmenter.js'),
+  tokenizer: () => import('./commands/tokenizer.js'),
+  tokenize: () => import('./commands/tokenize.js'),
 };
 
 async function help(): Promise<void> {

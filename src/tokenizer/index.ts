@@ -7,6 +7,7 @@ export { Segmenter } from './segmenter.js';
 export { trainSegmenter, type SegmenterTrainOptions } from './segmenter-train.js';
 export { defaultSegmenter, DEFAULT_SEGMENTER_PATH } from './default-segmenter.js';
 export { readConllu, readKiwiEval, scoreBoundaries, projectBoundaries, type GoldWord, type BoundaryScore } from './morph-data.js';
-export { pretokenize, patternSource, type SplitMode, type MorphemeSplitter } from './pretokenize.js';
+export { pretokenize, patternSource, RuleSplitter, type SplitMode, type MorphemeSplitter } from './pretokenize.js';
 export { wtf8Encode, wtf8Decode, bytesToByteLevel, BYTE_TO_UNICODE } from './utf8.js';
 export { exportHf, toHfTokenizerJson, toHfTokenizerConfig } from './hf-export.js';
+export { readTexts, sharedDataDir } from './inputs.js';

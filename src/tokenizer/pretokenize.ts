@@ -64,3 +64,14 @@ export function pretokenize(text: string, mode: SplitMode, splitter: MorphemeSpl
   for (let m = re.exec(text); m !== null; m = re.exec(text)) splitChunk(m[0], mode === 'model' ? splitter : null, out);
   return out;
 }
+
+/** The rule splitter as a MorphemeSplitter (boundaries where the 'rules' pattern cuts a Hangul run). */
+export class RuleSplitter implements MorphemeSplitter {
+  private readonly re = compilePattern('rules');
+  boundaries(word: string): number[] {
+    const out: number[] = [];
+    this.re.lastIndex = 0;
+    for (let m = this.re.exec(word); m !== null; m = this.re.exec(word)) if (m.index > 0) out.push(m.index);
+    return out;
+  }
+}

@@ -34,6 +34,31 @@ export interface GapContext {
   lexicon: { has(h: number): boolean } | null;
 }
 
+/** A set of int32 hashes, open addressing (faster than Set<number> on the hot path). */
+export class HashSet32 {
+  private readonly keys: Int32Array;
+  private readonly mask: number;
+  constructor(values: ArrayLike<number>) {
+    let cap = 16;
+    while (cap < values.length * 2) cap *= 2;
+    this.keys = new Int32Array(cap); this.mask = cap - 1;
+    for (let i = 0; i < values.length; i++) {
+      const k = values[i] === 0 ? 1 : values[i];
+      let j = (k ^ (k >>> 16)) & this.mask;
+      while (this.keys[j] !== 0 && this.keys[j] !== k) j = (j + 1) & this.mask;
+      this.keys[j] = k;
+    }
+  }
+  has(h: number): boolean {
+    const k = h === 0 ? 1 : h, keys = this.keys, mask = this.mask;
+    for (let j = (k ^ (k >>> 16)) & mask; ; j = (j + 1) & mask) {
+      const kj = keys[j];
+      if (kj === k) return true;
+      if (kj === 0) return false;
+    }
+  }
+}
+
 export const mix = (h: number, x: number): number => {
   h = Math.imul(h ^ x, 0x5bd1e995);
   return h ^ (h >>> 15);
@@ -47,8 +72,8 @@ const MAX_AFFIX = 6;
  * inference so that the two can never disagree. `suf` and `pre` are scratch arrays of length n + 1.
  */
 export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32Array, pre: Int32Array, ctx: GapContext, emit: (h: number) => void): void {
-  const c = (k: number) => (k < 0 ? BOW : k >= n ? EOW : codes[k]);
-  const l1 = c(i - 1), l2 = c(i - 2), l3 = c(i - 3), r1 = c(i), r2 = c(i + 1), r3 = c(i + 2);
+  const l1 = codes[i - 1], l2 = i >= 2 ? codes[i - 2] : BOW, l3 = i >= 3 ? codes[i - 3] : BOW;
+  const r1 = codes[i], r2 = i + 1 < n ? codes[i + 1] : EOW, r3 = i + 2 < n ? codes[i + 2] : EOW;
   const tail = isSyllable(l1) ? syllableTail(l1) : 30;
   const toEnd = Math.min(n - i, MAX_AFFIX + 1), fromStart = Math.min(i, MAX_AFFIX + 1);
   emit(mix(T.bias, 0));
@@ -81,8 +106,8 @@ export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32A
   const lex = ctx.lexicon;
   if (lex) {
     // Longest known morpheme starting at the gap / ending at it, and whether the current one is known.
-    let right = 0, left = 0;
-    for (let k = Math.min(MAX_LEX, n - i); k >= 1; k--) if (lex.has(lexHash(codes, i, i + k))) { right = k; break; }
+    let right = 0, left = 0, h = LEX_SEED;
+    for (let k = 1, e = Math.min(MAX_LEX, n - i); k <= e; k++) { h = mix(h, codes[i + k - 1]); if (lex.has(h)) right = k; }
     for (let k = Math.min(MAX_LEX, i); k >= 1; k--) if (lex.has(lexHash(codes, i - k, i))) { left = k; break; }
     const curKnown = i - ctx.last <= MAX_LEX && lex.has(lexHash(codes, ctx.last, i)) ? 1 : 0;
     emit(mix(mix(T.lexR, right), right === n - i ? 1 : 0));
@@ -124,7 +149,7 @@ export class Segmenter implements MorphemeSplitter {
   /** A model from (feature hash, weight) pairs and the lexicon (hashes of known morphemes, see lexHash). */
   constructor(features: Int32Array, weights: Float32Array, lexicon: Int32Array = new Int32Array(0)) {
     this.lexicon = lexicon;
-    this.ctx = { last: 0, cur: CUR_SEED, lexicon: lexicon.length > 0 ? new Set(lexicon) : null };
+    this.ctx = { last: 0, cur: CUR_SEED, lexicon: lexicon.length > 0 ? new HashSet32(lexicon) : null };
     let cap = 16;
     while (cap < features.length * 2) cap *= 2;
     this.keys = new Int32Array(cap); this.vals = new Float32Array(cap); this.mask = cap - 1;

@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from '../main.js';
+import { flagBool, flagNumber, flagString, parseArgs } from '../args.js';
+import {
+  DEFAULT_SEGMENTER_PATH, readConllu, readKiwiEval, RuleSplitter, scoreBoundaries, Segmenter, sharedDataDir, trainSegmenter,
+  type GoldWord, type MorphemeSplitter,
+} from '../../tokenizer/index.js';
+
+const readGold = (f: string): GoldWord[] => (f.endsWith('.conllu') ? readConllu(f) : readKiwiEval(f));
+
+function defaultTrainFiles(): string[] {
+  const d = path.join(sharedDataDir(), 'ud-korean');
+  return ['kaist/ko_kaist-ud-dev.conllu', 'gsd/ko_gsd-ud-dev.conllu'].map((f) => path.join(d, f));
+}
+
+/** Scoring sets: name -> files. Only for scoring, never for training or tuning. */
+function defaultEvalSets(): Array<[string, string[]]> {
+  const d = sharedDataDir(), k = path.join(d, 'kiwi-model', 'eval_data');
+  const dialect = path.join(k, 'dialect');
+  return [
+    ['ud-kaist-test', [path.join(d, 'ud-korean/kaist/ko_kaist-ud-test.conllu')]],
+    ['ud-gsd-test', [path.join(d, 'ud-korean/gsd/ko_gsd-ud-test.conllu')]],
+    ['kiwi-web', [path.join(k, 'web.txt')]],
+    ['kiwi-written', [path.join(k, 'written.txt')]],
+    ['kiwi-web-typos', [path.join(k, 'web_with_typos.txt'), path.join(k, 'web_with_cont_typos.txt')]],
+    ['kiwi-dialect', existsSync(dialect) ? readdirSync(dialect).filter((f) => f.endsWith('.txt')).sort().map((f) => path.join(dialect, f)) : []],
+  ];
+}
+
+export const command: Command = {
+  summary: 'Korean morpheme segmenter: train from treebanks, evaluate boundary P/R/F1',
+  usage: 'hcx segmenter train [--out FILE] [--epochs N] [--prune X] [FILE.conllu|kiwi.txt ...]\n' +
+    '       hcx segmenter eval [--model FILE | --rules] [--json] [FILE ...]\n' +
+    'defaults: train on ../shared/data/ud-korean/{kaist,gsd}/*-dev.conllu into models/ko-segmenter.hseg;\n' +
+    'eval on UD Kaist/GSD test and the Kiwi evaluation sets.',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    const a = parseArgs(rest);
+    if (sub === 'train') {
+      const files = a.positional.length ? a.positional : defaultTrainFiles();
+      for (const f of files) if (!existsSync(f)) throw new Error(`hcx segmenter train: ${f} not found (point to UD Korean .conllu files)`);
+      const words = files.flatMap(readGold);
+      const t0 = performance.now();
+      const seg = trainSegmenter(words, { epochs: flagNumber(a, 'epochs', 8), prune: flagNumber(a, 'prune', 0.01) });
+      const out = flagString(a, 'out', DEFAULT_SEGMENTER_PATH())!;
+      mkdirSync(path.dirname(out), { recursive: true });
+      const bytes = seg.toBytes();
+      writeFileSync(out, bytes);
+      console.log(`trained on ${words.length} Hangul runs from ${files.length} files in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+        `${seg.size} features, ${(bytes.length / 1024).toFixed(0)} KiB -> ${out}`);
+      return;
+    }
+    if (sub === 'eval') {
+      let splitter: MorphemeSplitter, name: string;
+      if (flagBool(a, 'rules')) { splitter = new RuleSplitter(); name = 'rules'; }
+      else {
+        const f = flagString(a, 'model', DEFAULT_SEGMENTER_PATH())!;
+        splitter = Segmenter.fromBytes(readFileSync(f)); name = f;
+      }
+      const sets = a.positional.length ? a.positional.map((f) => [path.basename(f), [f]] as [string, string[]]) : defaultEvalSets();
+      const rows: Array<Record<string, unknown>> = [];
+      for (const [set, files] of sets) {
+        if (files.length === 0 || !files.every((f) => existsSync(f))) { rows.push({ set, missing: true }); continue; }
+        const gold = files.flatMap(readGold);
+        const s = scoreBoundaries(gold, (w) => splitter.boundaries(w));
+        rows.push({ set, ...s });
+      }
+      // Speed on the scoring text itself (Hangul runs of the first available set), one thread.
+      const first = sets.find(([, fs]) => fs.length > 0 && fs.every((f) => existsSync(f)));
+      let mbps = 0;
+      if (first) {
+        const words = first[1].flatMap(readGold).map((w) => w.text);
+        const bytes = words.reduce((n, w) => n + Buffer.byteLength(w), 0);
+        let reps = 0; const t0 = performance.now();
+        while (performance.now() - t0 < 1000 || reps < 2) { for (const w of words) splitter.boundaries(w); reps++; }
+        mbps = (bytes * reps) / 1e6 / ((performance.now() - t0) / 1000);
+      }
+      if (flagBool(a, 'json')) { console.log(JSON.stringify({ model: name, sets: rows, mbPerSec: mbps })); return; }
+      console.log(`segmenter ${name}`);
+      console.log('set'.padEnd(18) + 'runs'.padStart(8) + 'gold'.padStart(8) + 'P'.padStart(8) + 'R'.padStart(8) + 'F1'.padStart(8));
+      for (const r of rows) {
+        if (r.missing) { console.log(String(r.set).padEnd(18) + '  (files missing)'); continue; }
+        const f = (x: unknown) => (x as number).toFixed(4).padStart(8);
+        console.log(String(r.set).padEnd(18) + String(r.words).padStart(8) + String(r.gold).padStart(8) + f(r.precision) + f(r.recall) + f(r.f1));
+      }
+      console.log(`speed: ${mbps.toFixed(1)} MB/s of Korean text (UTF-8), one thread`);
+      return;
+    }
+    throw new Error('hcx segmenter: train or eval (hcx segmenter --help)');
+  },
+};
