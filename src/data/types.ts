@@ -6,6 +6,7 @@ export const CATEGORIES: readonly Category[] = ['korean', 'multilingual', 'code'
 
 /** Languages the script-based identifier routes (other = anything it cannot name). */
 export type Lang = 'ko' | 'en' | 'ja' | 'zh' | 'latin' | 'code' | 'other';
+export const LANGS: readonly Lang[] = ['ko', 'en', 'ja', 'zh', 'latin', 'code', 'other'];
 
 /**
  * The minimal tokenizer surface the pipeline depends on, so tests can plug in a byte encoder and the
