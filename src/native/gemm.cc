@@ -67,39 +67,52 @@ inline void store_tile(const float* t, int ldt, float* c, int64_t ldc, float bet
 template <int MR>
 void pack_a(bool tA, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float alpha,
             float* dst) {
-  for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
-    int mr = (int)std::min<int64_t>(MR, mc - ip);
-    if (!tA) {
-      for (int r = 0; r < mr; r++) {
-        const float* s = A + (i0 + ip + r) * lda + p0;
-        if (alpha == 1.f) for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = s[k];
-        else for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = alpha * s[k];
-      }
-      for (int r = mr; r < MR; r++) for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = 0.f;
-    } else {
-      for (int64_t k = 0; k < kc; k++) {
-        const float* s = A + (p0 + k) * lda + i0 + ip;
-        float* d = dst + k * MR;
+  if (tA) {  // A stored K x M: a row of A at a time (sequential reads)
+    for (int64_t k = 0; k < kc; k++) {
+      const float* s = A + (p0 + k) * lda + i0;
+      float* d = dst + k * MR;
+      for (int64_t ip = 0; ip < mc; ip += MR, d += MR * kc) {
+        int mr = (int)std::min<int64_t>(MR, mc - ip);
         int r = 0;
-        for (; r < mr; r++) d[r] = alpha * s[r];
+        if (alpha == 1.f) for (; r < mr; r++) d[r] = s[ip + r];
+        else for (; r < mr; r++) d[r] = alpha * s[ip + r];
         for (; r < MR; r++) d[r] = 0.f;
       }
     }
+    return;
+  }
+  for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+    int mr = (int)std::min<int64_t>(MR, mc - ip);
+    for (int r = 0; r < mr; r++) {
+      const float* s = A + (i0 + ip + r) * lda + p0;
+      if (alpha == 1.f) for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = s[k];
+      else for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = alpha * s[k];
+    }
+    for (int r = mr; r < MR; r++) for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = 0.f;
   }
 }
 
+// Packs the panels covering columns [j0, j0 + ncols) of op(B) rows [p0, p0 + kc); panel q at dst + q*kc*NR.
 template <int NR>
-void pack_b_panel(bool tB, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int nr, float* dst) {
-  if (!tB) {
+void pack_b_range(bool tB, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t ncols, float* dst) {
+  int64_t np = cdiv(ncols, NR);
+  if (!tB) {  // row by row: sequential reads of B, one NR-wide write per panel
     for (int64_t k = 0; k < kc; k++) {
       const float* s = B + (p0 + k) * ldb + j0;
-      float* d = dst + k * NR;
-      if (nr == NR) { for (int j = 0; j < NR; j++) d[j] = s[j]; }
-      else { int j = 0; for (; j < nr; j++) d[j] = s[j]; for (; j < NR; j++) d[j] = 0.f; }
+      for (int64_t q = 0; q < np; q++) {
+        float* d = dst + q * kc * NR + k * NR;
+        const float* sq = s + q * NR;
+        int nr = (int)std::min<int64_t>(NR, ncols - q * NR);
+        if (nr == NR) { for (int j = 0; j < NR; j++) d[j] = sq[j]; }
+        else { int j = 0; for (; j < nr; j++) d[j] = sq[j]; for (; j < NR; j++) d[j] = 0.f; }
+      }
     }
-  } else {
+    return;
+  }
+  for (int64_t q = 0; q < np; q++, dst += kc * NR) {
+    int nr = (int)std::min<int64_t>(NR, ncols - q * NR);
     for (int j = 0; j < nr; j++) {
-      const float* s = B + (j0 + j) * ldb + p0;
+      const float* s = B + (j0 + q * NR + j) * ldb + p0;
       for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = s[k];
     }
     for (int j = nr; j < NR; j++) for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.f;
@@ -133,18 +146,46 @@ HCX_T512 void transpose16(__m512 r[16]) {
 // 32-column panel of B stored N x K: 16x16 blocks transposed in registers (scalar for edges).
 HCX_T512 void pack_b_t_avx512(const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int nr, float* dst) {
   constexpr int NR = 32;
-  if (nr != NR) { pack_b_panel<NR>(true, B, ldb, p0, kc, j0, nr, dst); return; }
+  if (nr != NR) { pack_b_range<NR>(true, B, ldb, p0, kc, j0, nr, dst); return; }
   int64_t k = 0;
-  for (; k + 16 <= kc; k += 16) {
-    for (int h = 0; h < 2; h++) {
+  for (int h = 0; h < 2; h++) {
+    const float* src = B + (j0 + h * 16) * ldb + p0;
+    for (k = 0; k + 16 <= kc; k += 16) {
       __m512 r[16];
-      for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(B + (j0 + h * 16 + j) * ldb + p0 + k);
+      for (int j = 0; j < 16; j++) {
+        _mm_prefetch((const char*)(src + j * ldb + k + 64), _MM_HINT_T0);
+        r[j] = _mm512_loadu_ps(src + j * ldb + k);
+      }
       transpose16(r);
-      for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (k + q) * NR + h * 16, r[q]);
+      for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (k + q) * NR + h * 16, r[q]);
     }
   }
   for (; k < kc; k++)
     for (int j = 0; j < NR; j++) dst[k * NR + j] = B[(j0 + j) * ldb + p0 + k];
+}
+
+// A stored M x K (not transposed), 14-row panels for the AVX-512 kernel: 16x16 transposes of 14 rows
+// (plus two zero rows), each transposed vector stored 14 lanes wide.
+HCX_T512 void pack_a_avx512(bool tA, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                            float alpha, float* dst) {
+  constexpr int MR = 14;
+  if (tA) { pack_a<MR>(tA, A, lda, i0, mc, p0, kc, alpha, dst); return; }
+  __m512 al = _mm512_set1_ps(alpha);
+  for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+    int mr = (int)std::min<int64_t>(MR, mc - ip);
+    const float* src = A + (i0 + ip) * lda + p0;
+    int64_t k = 0;
+    for (; k + 16 <= kc; k += 16) {
+      __m512 r[16];
+      for (int j = 0; j < 16; j++) r[j] = j < mr ? _mm512_loadu_ps(src + j * lda + k) : _mm512_setzero_ps();
+      if (alpha != 1.f) for (int j = 0; j < 16; j++) r[j] = _mm512_mul_ps(r[j], al);
+      transpose16(r);
+      for (int q = 0; q < 15; q++) _mm512_storeu_ps(dst + (k + q) * MR, r[q]);  // lanes 14,15 overwritten next
+      _mm512_mask_storeu_ps(dst + (k + 15) * MR, 0x3FFF, r[15]);
+    }
+    for (; k < kc; k++)
+      for (int j = 0; j < MR; j++) dst[k * MR + j] = j < mr ? alpha * src[j * lda + k] : 0.f;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,18 +296,19 @@ struct Arch {
   int mr, nr, mc, kc;
   Ukr ukr;
   void (*pack_a)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float, float*);
-  void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int, float*);
+  void (*pack_b)(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
 };
 
-void pack_b512(bool tB, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int nr, float* dst) {
-  if (tB) pack_b_t_avx512(B, ldb, p0, kc, j0, nr, dst);
-  else pack_b_panel<NR512>(false, B, ldb, p0, kc, j0, nr, dst);
+void pack_b512(bool tB, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t ncols, float* dst) {
+  if (!tB) { pack_b_range<NR512>(false, B, ldb, p0, kc, j0, ncols, dst); return; }
+  for (int64_t q = 0; q * NR512 < ncols; q++)
+    pack_b_t_avx512(B, ldb, p0, kc, j0 + q * NR512, (int)std::min<int64_t>(NR512, ncols - q * NR512), dst + q * kc * NR512);
 }
 
 const Arch& arch_for(Isa is) {
-  static const Arch a512{MR512, NR512, MR512 * 24, 256, ukr_avx512, pack_a<MR512>, pack_b512};
-  static const Arch a2{MR2, NR2, MR2 * 32, 256, ukr_avx2, pack_a<MR2>, pack_b_panel<NR2>};
-  static const Arch ap{MRP, NRP, MRP * 32, 256, ukr_portable, pack_a<MRP>, pack_b_panel<NRP>};
+  static const Arch a512{MR512, NR512, MR512 * 16, 384, ukr_avx512, pack_a_avx512, pack_b512};
+  static const Arch a2{MR2, NR2, MR2 * 32, 256, ukr_avx2, pack_a<MR2>, pack_b_range<NR2>};
+  static const Arch ap{MRP, NRP, MRP * 32, 256, ukr_portable, pack_a<MRP>, pack_b_range<NRP>};
   return is == Isa::Avx512 ? a512 : is == Isa::Avx2 ? a2 : ap;
 }
 
@@ -300,8 +342,7 @@ void gemm_packed(const Arch& ar, bool tA, bool tB, int64_t M, int64_t N, int64_t
       int64_t kc = std::min(KC, K - pc);
       float beta_eff = pc == 0 ? beta : 1.f;
       auto packB = [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; p++)
-          ar.pack_b(tB, B, ldb, pc, kc, jc + p * NR, (int)std::min<int64_t>(NR, nc - p * NR), Bp + p * kc * NR);
+        if (p0 < p1) ar.pack_b(tB, B, ldb, pc, kc, jc + p0 * NR, std::min(nc, p1 * NR) - p0 * NR, Bp + p0 * kc * NR);
       };
       auto compute = [&](int t) {
         int ti = t / tn, tj = t % tn;
@@ -425,6 +466,17 @@ HCX_T512 void row_tile(int64_t K, const float* x, int64_t ldx, const float* w, i
 
 HCX_T512 void skinny_nn_avx512(int64_t M, int64_t n0, int64_t n1, int64_t K, const float* x, int64_t ldx,
                                const float* w, int64_t ldw, float* c, int64_t ldc, float alpha, float beta) {
+  // One or two rows: wide column tiles (16 or 8 zmm) so each W row is read in long runs.
+  if (M == 1) {
+    for (int64_t n = n0; n < n1; n += 256)
+      row_tile<1, 16>(K, x, ldx, w + n, ldw, c + n, ldc, (int)std::min<int64_t>(256, n1 - n), alpha, beta);
+    return;
+  }
+  if (M == 2) {
+    for (int64_t n = n0; n < n1; n += 128)
+      row_tile<2, 8>(K, x, ldx, w + n, ldw, c + n, ldc, (int)std::min<int64_t>(128, n1 - n), alpha, beta);
+    return;
+  }
   constexpr int NV = 4;
   for (int64_t n = n0; n < n1; n += 16 * NV) {
     int nc = (int)std::min<int64_t>(16 * NV, n1 - n);
@@ -442,7 +494,8 @@ HCX_T512 void skinny_nn_avx512(int64_t M, int64_t n0, int64_t n1, int64_t K, con
   }
 }
 
-constexpr int64_t SKINNY_M = 64;
+// Up to this many rows the skinny kernels beat packing (measured: packing wins from about M = 48).
+constexpr int64_t SKINNY_M = 40;
 
 // Decode-shaped product via the skinny kernels. X = op(A) is made contiguous if A is transposed.
 void gemm_skinny(bool tA, bool tB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

@@ -90,7 +90,7 @@ function awkwardShapes(threads: number): void {
   const r = rng(1);
   const shapes: [number, number, number][] = [
     [1, 1, 1], [1, 7, 33], [7, 1, 5], [7, 33, 1], [33, 7, 257], [3, 257, 17], [65, 40, 31], [1, 100, 300],
-    [64, 33, 70], [90, 97, 129], [257, 7, 33], [15, 33, 16], [29, 65, 300],
+    [64, 33, 70], [2, 300, 65], [90, 97, 129], [257, 7, 33], [15, 33, 16], [29, 65, 300],
   ];
   forEachIsa(threads, (label) => {
     for (const [m, n, k] of shapes) {
