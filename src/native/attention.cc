@@ -96,6 +96,21 @@ template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int 
     }
 }
 
+// s[j] = exp(s[j] - c) for j < n, vectorised; returns the sum.
+template <class V> HCX_INL float exp_shift(float* s, int n, float c) {
+  constexpr int W = VT<V>::W;
+  V acc{};
+  int j = 0;
+  for (; j + W <= n; j += W) {
+    V e = vexp<V>(vload<V>(s + j) - c);
+    vstore(s + j, e);
+    acc += e;
+  }
+  float sum = vsum(acc);
+  for (; j < n; j++) { s[j] = std::exp(s[j] - c); sum += s[j]; }
+  return sum;
+}
+
 struct Dims {
   int64_t B, T, S, Hq, Hkv, D, qOffset;
   float scale;
@@ -134,8 +149,8 @@ HCX_INL void fwd_task(const Dims& d, const float* q, const float* k, const float
       if (lim == 0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
       float mx = m[i];
       for (int j = 0; j < lim; j++) mx = s[j] > mx ? s[j] : mx;
-      float alpha = std::exp(m[i] - mx), sum = 0;
-      for (int j = 0; j < lim; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+      float alpha = std::exp(m[i] - mx);
+      float sum = exp_shift<V>(s, lim, mx);
       for (int j = lim; j < nk; j++) s[j] = 0.f;
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
@@ -187,10 +202,8 @@ HCX_INL void bwd_task(const Dims& d, const float* q, const float* k, const float
         int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
         float* p = &P[i * BK];
         float* dp = &dP[i * BK];
-        for (int j = 0; j < lim; j++) {
-          p[j] = std::exp(p[j] - L);
-          dp[j] = p[j] * (dp[j] - Di);  // dS
-        }
+        exp_shift<V>(p, lim, L);
+        for (int j = 0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
         for (int j = lim; j < nk; j++) { p[j] = 0.f; dp[j] = 0.f; }
       }
       // dV += P^T dO

@@ -21,8 +21,9 @@ struct Pool {
   bool stop = false;
   int size = 1;
 
-  void worker(int idx) {
-    uint64_t seen = 0;
+  // `seen` starts at the generation current when the worker was created, so a worker added by a
+  // later resize never runs a job that finished before it existed.
+  void worker(int idx, uint64_t seen) {
     for (;;) {
       // Spin briefly (a few microseconds) for back-to-back kernels, then sleep.
       auto t0 = std::chrono::steady_clock::now();
@@ -55,7 +56,8 @@ struct Pool {
     workers.clear();
     stop = false;
     size = n < 1 ? 1 : n;
-    for (int i = 1; i < size; i++) workers.emplace_back([this, i] { worker(i); });
+    uint64_t g = generation.load(std::memory_order_acquire);
+    for (int i = 1; i < size; i++) workers.emplace_back([this, i, g] { worker(i, g); });
   }
 
   void run(int nt, const std::function<void(int, int)>& fn) {

@@ -1,0 +1,97 @@
+// `hcx bench attention`: flash-style GQA attention forward+backward at growing sequence lengths,
+// side by side with the naive composition (Q K^T, mask, softmax, P V) that materialises T x T scores.
+// Each measurement runs in a fresh child process so its peak RSS (VmHWM) belongs to that case alone.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, flagBool, flagList, flagNumber } from '../cli/args.js';
+import { median, table } from './stats.js';
+
+const HQ = 8, HKV = 2, D = 64;
+
+interface Row { op: string; system: string; dtype: string; t: number; threads: number; ms: number; peak_bytes: number; gflops: number }
+
+function vmHwmBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+// Causal attention FLOPs: forward 2 GEMMs (QK^T, PV), backward 5 (recompute QK^T, dV, dP, dQ, dK), half of T^2 each.
+const flops = (t: number) => 7 * 2 * HQ * D * t * t * 0.5;
+
+async function worker(system: string, t: number, threads: number, repeat: number): Promise<void> {
+  const { setThreads } = await import('../native/index.js');
+  const { F, Tensor, backward, tidy, Rng } = await import('../tensor/index.js');
+  setThreads(threads);
+  const rng = new Rng(1);
+  const mk = (h: number) => {
+    const x = new Tensor([1, t, h, D], undefined, { requiresGrad: true, untracked: true });
+    rng.fillNormal(x.data);
+    return x;
+  };
+  const q = mk(HQ), k = mk(HKV), v = mk(HKV);
+  const g = new Float32Array(q.size).map(() => rng.normal());
+  const base = vmHwmBytes();
+  const step = () => tidy(() => {
+    for (const x of [q, k, v]) x.grad = null;
+    let o;
+    if (system === 'hcx-flash') o = F.attention(q, k, v);
+    else {
+      // Naive: expand KV heads, [1,T,H,D] -> [H,T,D], scores [H,T,T], causal mask, softmax, P V.
+      const rep = (x: InstanceType<typeof Tensor>) => F.reshape(F.concat(Array.from({ length: HQ / HKV }, () => F.reshape(x, [1, t, HKV, 1, D])), 3), [1, t, HQ, D]);
+      const qh = F.permute(q, [0, 2, 1, 3]), kh = F.permute(rep(k), [0, 2, 1, 3]), vh = F.permute(rep(v), [0, 2, 1, 3]);
+      const s = F.scale(F.matmul(F.reshape(qh, [HQ, t, D]), F.reshape(kh, [HQ, t, D]), { transB: true }), 1 / Math.sqrt(D));
+      const mask = new Uint8Array(HQ * t * t);
+      for (let h = 0; h < HQ; h++) for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) mask[(h * t + i) * t + j] = 1;
+      const p = F.softmax(F.maskedFill(s, mask, -Infinity));
+      o = F.permute(F.reshape(F.matmul(p, F.reshape(vh, [HQ, t, D])), [1, HQ, t, D]), [0, 2, 1, 3]);
+    }
+    backward(o, g);
+    return 0;
+  });
+  const times: number[] = [];
+  step();
+  for (let i = 0; i < repeat; i++) {
+    const t0 = process.hrtime.bigint();
+    step();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const ms = median(times);
+  const row: Row = { op: 'attention_fwd_bwd', system, dtype: 'f32', t, threads, ms, peak_bytes: vmHwmBytes() - base, gflops: flops(t) / ms / 1e6 };
+  process.stdout.write(JSON.stringify(row) + '\n');
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const p = parseArgs(argv);
+  if (p.flags.has('worker')) {
+    const [system, t, threads, repeat] = p.positional;
+    return worker(system, Number(t), Number(threads), Number(repeat));
+  }
+  const json = flagBool(p, 'json');
+  const threadList = flagList(p, 'threads', [1, 2]);
+  const lengths = flagList(p, 't', [512, 1024, 2048, 4096]);
+  const repeat = flagNumber(p, 'repeat', 3);
+  const naiveMax = flagNumber(p, 'naive-max-t', 2048);
+  const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const rows: Row[] = [];
+  for (const t of lengths) for (const threads of threadList) for (const system of ['hcx-flash', 'naive']) {
+    if (system === 'naive' && t > naiveMax) continue;
+    const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
+      'bench', 'attention', '--worker=1', system, String(t), String(threads), String(repeat)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`attention bench worker failed (${system}, T=${t}): ${r.stderr}`);
+    const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as Row;
+    rows.push(row);
+    if (!json) process.stderr.write(`  ${system} T=${t} threads=${threads}: ${row.ms.toFixed(1)} ms\n`);
+  }
+  if (json) {
+    console.log(JSON.stringify({ shape: { hq: HQ, hkv: HKV, head_dim: D, batch: 1, causal: true }, rows }, null, 2));
+    return;
+  }
+  const flash = (t: number, th: number) => rows.find((r) => r.system === 'hcx-flash' && r.t === t && r.threads === th);
+  console.log(`attention forward+backward, causal GQA (${HQ} query heads, ${HKV} KV heads, head dim ${D}), fp32, median of ${repeat}`);
+  console.log(table(['system', 'T', 'threads', 'ms', 'GFLOP/s', 'peak MiB', 'flash speedup'], rows.map((r) => {
+    const f = flash(r.t, r.threads);
+    return [r.system, r.t, r.threads, r.ms, r.gflops, r.peak_bytes / 2 ** 20, f ? r.ms / f.ms : NaN];
+  })));
+  console.log('peak MiB is the growth of the process peak RSS during the case: linear in T for flash, quadratic for naive.');
+}
