@@ -10,6 +10,7 @@ type Loader = () => Promise<{ command: Command }>;
 // name -> lazy loader, so `hcx --help` does not load the engine or any other heavy module.
 const commands: Record<string, Loader> = {
   bench: () => import('./commands/bench.js'),
+  eval: () => import('./commands/eval.js'),
   info: () => import('./commands/info.js'),
   segmenter: () => import('./commands/segmenter.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
