@@ -113,10 +113,11 @@ template <class V> HCX_INL float exp_shift(float* s, int n, float c) {
 
 struct Dims {
   int64_t B, T, S, Hq, Hkv, D, qOffset;
+  int64_t Scap;  // rows allocated per batch in k and v (a KV cache holds more than S)
   float scale;
   bool causal;
   int64_t qrow(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * Hq + h) * D; }
-  int64_t krow(int64_t b, int64_t s, int64_t h) const { return ((b * S + s) * Hkv + h) * D; }
+  int64_t krow(int64_t b, int64_t s, int64_t h) const { return ((b * Scap + s) * Hkv + h) * D; }
   // Number of keys query row t may see.
   int64_t visible(int64_t t) const { return causal ? std::min<int64_t>(S, qOffset + t + 1) : S; }
 };
@@ -232,12 +233,14 @@ HCX_TARGET_256 static void bwd_256(const Dims& d, const float* q, const float* k
 static bool read_dims(Args& a, size_t at, Dims& d) {
   d.B = a.i64(at); d.T = a.i64(at + 1); d.S = a.i64(at + 2); d.Hq = a.i64(at + 3); d.Hkv = a.i64(at + 4);
   d.D = a.i64(at + 5); d.scale = (float)a.num(at + 6); d.causal = a.num(at + 7) != 0; d.qOffset = a.i64(at + 8);
+  d.Scap = d.S;
   if (a.failed) return false;
   if (d.Hkv <= 0 || d.Hq % d.Hkv) { a.fail("attention: query heads must be a multiple of KV heads"); return false; }
   return true;
 }
 
-// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset)
+// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity])
+// kvCapacity: rows per batch allocated in k and v (default S), so a KV cache is read in place.
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -247,6 +250,8 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   float* lse = a.arr<float>(4);
   Dims d;
   if (a.failed || !read_dims(a, 5, d)) return nullptr;
+  if (a.argc > 14) d.Scap = a.i64(14);
+  if (a.failed || d.Scap < d.S) { a.fail("attention: kvCapacity must be >= S"); return nullptr; }
   int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
   Isa is = isa();
   // Tasks are dealt round-robin: under a causal mask later query tiles cost more.

@@ -57,3 +57,19 @@ test('attention gives the same result and gradients on 1 and 2 threads', () => {
     for (let j = 0; j < a.length; j++) assert.ok(Math.abs(a[j] - b[j]) <= 1e-5 * (1 + Math.abs(a[j])), `tensor ${i} element ${j}`);
   });
 });
+
+test('attention reads a KV cache in place: capacity larger than the valid length', () => {
+  const rng = new Rng(4);
+  const [B, T, S, cap, Hq, Hkv, D] = [2, 2, 9, 16, 4, 2, 8];
+  const q = new Tensor([B, T, Hq, D]), k = new Tensor([B, cap, Hkv, D]), v = new Tensor([B, cap, Hkv, D]);
+  for (const t of [q, k, v]) rng.fillNormal(t.data);
+  const o = F.attention(q, k, v, { kvLength: S });
+  // Reference on compact copies of the first S rows of each batch.
+  const compact = (t: Tensor) => {
+    const out = new Float64Array(B * S * Hkv * D);
+    for (let b = 0; b < B; b++) out.set(t.data.subarray(b * cap * Hkv * D, (b * cap + S) * Hkv * D), b * S * Hkv * D);
+    return out;
+  };
+  const ref = attentionRef(Float64Array.from(q.data), compact(k), compact(v), B, T, S, Hq, Hkv, D, true, S - T);
+  ref.forEach((r, i) => assert.ok(Math.abs(r - o.data[i]) < 1e-4, `element ${i}: ${o.data[i]} vs ${r}`));
+});

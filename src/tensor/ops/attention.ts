@@ -10,12 +10,20 @@ export interface AttentionOptions {
   queryOffset?: number;
   /** Score scale; default 1/sqrt(headDim). */
   scale?: number;
+  /**
+   * Valid rows of k and v when they are KV-cache buffers [B, capacity, Hkv, D] filled up to this
+   * length (inference only); default: all of them.
+   */
+  kvLength?: number;
 }
 
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) throw new Error(`attention: expected 4-D q, k, v, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
   const [B, T, Hq, D] = q.shape;
-  const [Bk, S, Hkv, Dk] = k.shape;
+  const [Bk, cap, Hkv, Dk] = k.shape;
+  const S = opts.kvLength ?? cap;
+  if (S > cap || S < 1) throw new Error(`attention: kvLength ${S} outside 1..${cap}`);
+  if (S < cap && (k.requiresGrad || v.requiresGrad)) throw new Error('attention: kvLength is for inference; k and v must not require grad');
   if (Bk !== B || Dk !== D || v.shape.some((d, i) => d !== k.shape[i])) {
     throw new Error(`attention: k ${shapeStr(k.shape)} and v ${shapeStr(v.shape)} do not fit q ${shapeStr(q.shape)}`);
   }
@@ -25,7 +33,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const o = new Tensor(q.shape);
   const lse = new Tensor([B, Hq, T]);
-  K.attention(q.data, k.data, v.data, o.data, lse.data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset);
+  K.attention(q.data, k.data, v.data, o.data, lse.data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, cap);
   return record(o, 'attention', [q, k, v], (g, ctx) => {
     // The kernel writes all three gradients at once; inputs that need none get scratch space.
     const gq = ctx.gradFor(0), gk = ctx.gradFor(1), gv = ctx.gradFor(2);

@@ -32,7 +32,7 @@ export interface OpKernels {
   crossEntropy(logits: F32, targets: I32, loss: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number): void;
   crossEntropyBackward(logits: F32, targets: I32, lse: F32, coef: F32, gx: F32, rows: number, vocab: number, ignoreIndex: number, acc: number): void;
   attention(q: F32, k: F32, v: F32, o: F32, lse: F32, B: number, T: number, S: number, Hq: number, Hkv: number, D: number,
-    scale: number, causal: number, qOffset: number): void;
+    scale: number, causal: number, qOffset: number, kvCapacity?: number): void;
   attentionBackward(q: F32, k: F32, v: F32, o: F32, lse: F32, go: F32, gq: F32, gk: F32, gv: F32, B: number, T: number, S: number,
     Hq: number, Hkv: number, D: number, scale: number, causal: number, qOffset: number, acc: number): void;
   embedding(table: F32, ids: I32, out: F32, rows: number, dim: number): void;
