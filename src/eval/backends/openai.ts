@@ -105,7 +105,8 @@ export class OpenAIModel implements EvalModel {
         model: this.o.model, prompt: chunk.map(({ r }) => r.context + r.continuation), echo: true, max_tokens: 1, logprobs: 1, temperature: 0,
       });
       const byIndex = [...res.choices].sort((a, b) => a.index - b.index);
-      chunk.forEach(({ r, i }, j) => (out[i] = parseEcho(byIndex[j], r.context.length, (r.context + r.continuation).length)));
+      // lm-eval's encode-pair: trailing spaces of the context belong to the continuation.
+      chunk.forEach(({ r, i }, j) => (out[i] = parseEcho(byIndex[j], r.context.replace(/ +$/, '').length, (r.context + r.continuation).length)));
     }));
     return out;
   }
