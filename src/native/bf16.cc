@@ -1,4 +1,659 @@
+// bf16 conversions and GEMM with bf16 weights (see bf16.h).
+//
+// op(A) is first rounded to bf16 into a row-major scratch X (rows padded with zeros to a multiple of
+// 32), then one of three paths runs, chosen by shape alone so that every ISA takes the same path:
+//  * packed (M > 40): X and W packed into k-pair panels, 14x32 microkernel of vdpbf16ps,
+//    K blocked in BKCP pairs; each C element accumulates its pairs sequentially within a block.
+//  * skinny dot (M <= 40, W stored [N,K]): 16-lane dot products along K, reduced as a tree.
+//  * skinny rows (M <= 40, W stored [K,N]): W rows streamed, k pairs interleaved in registers.
+// vdpbf16ps adds the odd product, then the even one, each rounded (measured on Zen 5, as Intel's
+// pseudo-code says); the emulation (AVX-512F without BF16) and the portable code do the same, so all
+// ISA levels give bit-identical results.
+#include "bf16.h"
+#include "cpu.h"
 #include "napi_util.h"
+#include "threadpool.h"
+#include <immintrin.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#define HCX_TBF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+#define HCX_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
 namespace hcx {
-void register_bf16(napi_env, napi_value) {}
+namespace {
+
+struct Scratch {
+  void* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  void* get(size_t bytes) {
+    bytes += 128;
+    if (bytes > cap) {
+      std::free(p);
+      cap = (bytes + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, cap);
+    }
+    return p;
+  }
+};
+thread_local Scratch tl_x, tl_pa, tl_pb;
+
+inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+constexpr int BMR = 14, BNR = 32;
+constexpr int64_t BKCP = 192;      // k pairs per K block of the packed path
+constexpr int64_t SKINNY_M = 40;
+
+// ---------------------------------------------------------------------------------------------
+// Conversions.
+HCX_T512 void f32_to_bf16_avx512(const float* s, uint16_t* d, int64_t n) {
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF), absm = _mm512_set1_epi32(0x7FFFFFFF),
+                inf = _mm512_set1_epi32(0x7F800000), q = _mm512_set1_epi32(0x40);
+  int64_t i = 0;
+  for (; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, s + i));
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))), 16);
+    __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, absm), inf);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), q));
+    _mm256_mask_storeu_epi16(d + i, m, _mm512_cvtepi32_epi16(r));
+  }
+}
+HCX_T512 void bf16_to_f32_avx512(const uint16_t* s, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, s + i));
+    _mm512_mask_storeu_ps(d + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+  }
+}
+
+}  // namespace
+
+void f32_to_bf16_n(const float* s, uint16_t* d, int64_t n) {
+  if (isa() == Isa::Avx512) { f32_to_bf16_avx512(s, d, n); return; }
+  for (int64_t i = 0; i < n; i++) d[i] = f32_to_bf16(s[i]);
+}
+void bf16_to_f32_n(const uint16_t* s, float* d, int64_t n) {
+  if (isa() == Isa::Avx512) { bf16_to_f32_avx512(s, d, n); return; }
+  for (int64_t i = 0; i < n; i++) d[i] = bf16_to_f32(s[i]);
+}
+
+namespace {
+
+// op(A) -> bf16 rows [r0, r1) of X (ldx bf16 per row, zero padded past K).
+void make_x(bool tA, const float* A, const uint16_t* Ab, int64_t lda, int64_t r0, int64_t r1, int64_t K, uint16_t* X,
+            int64_t ldx) {
+  for (int64_t i = r0; i < r1; i++) {
+    uint16_t* x = X + i * ldx;
+    if (!tA) {
+      if (A) f32_to_bf16_n(A + i * lda, x, K);
+      else std::memcpy(x, Ab + i * lda, K * 2);
+    } else if (A) {
+      for (int64_t k = 0; k < K; k++) x[k] = f32_to_bf16(A[k * lda + i]);
+    } else {
+      for (int64_t k = 0; k < K; k++) x[k] = Ab[k * lda + i];
+    }
+    for (int64_t k = K; k < ldx; k++) x[k] = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dot-product policies: acc + a_odd*b_odd + a_even*b_even on 16 lanes of bf16 pairs.
+struct DotHw {
+  static HCX_TBF inline __m512 dp(__m512 acc, __m512i a, __m512i b) {
+    return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
+  }
+};
+struct DotEmu {
+  static HCX_TBF inline __m512 dp(__m512 acc, __m512i a, __m512i b) {
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    __m512 ao = _mm512_castsi512_ps(_mm512_and_si512(a, hi)), bo = _mm512_castsi512_ps(_mm512_and_si512(b, hi));
+    __m512 ae = _mm512_castsi512_ps(_mm512_slli_epi32(a, 16)), be = _mm512_castsi512_ps(_mm512_slli_epi32(b, 16));
+    acc = _mm512_fmadd_ps(ao, bo, acc);  // exact products: fma == add of the product
+    return _mm512_fmadd_ps(ae, be, acc);
+  }
+};
+
+HCX_TBF inline void transpose16i(__m512i ri[16]) {
+  __m512* r = reinterpret_cast<__m512*>(ri);
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 16; i += 8)
+    for (int j = 0; j < 4; j++) {
+      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
+    }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
+  }
+}
+
+// A panels: for each pair p of the block, BMR dwords (rows), from X (rows r0.., pairs p0..p0+kcp).
+HCX_TBF void pack_a_bf16(const uint16_t* X, int64_t ldx, int64_t r0, int64_t mc, int64_t p0, int64_t kcp,
+                         uint32_t* dst) {
+  for (int64_t ip = 0; ip < mc; ip += BMR, dst += BMR * kcp) {
+    int mr = (int)std::min<int64_t>(BMR, mc - ip);
+    const uint32_t* src = reinterpret_cast<const uint32_t*>(X + (r0 + ip) * ldx) + p0;
+    int64_t ld32 = ldx / 2;
+    for (int64_t q = 0; q < kcp; q += 16) {
+      int cnt = (int)std::min<int64_t>(16, kcp - q);
+      __mmask16 lm = (__mmask16)((1u << cnt) - 1);
+      __m512i r[16];
+      for (int j = 0; j < 16; j++) r[j] = j < mr ? _mm512_maskz_loadu_epi32(lm, src + j * ld32 + q) : _mm512_setzero_si512();
+      transpose16i(r);
+      for (int t = 0; t < cnt; t++) _mm512_mask_storeu_epi32(dst + (q + t) * BMR, 0x3FFF, r[t]);
+    }
+  }
+}
+
+// W panels (BNR columns): for each pair p, BNR dwords (W[2p][j] | W[2p+1][j] << 16).
+HCX_TBF void pack_w_bf16(bool tW, const uint16_t* W, int64_t ldw, int64_t K, int64_t p0, int64_t kcp, int64_t j0,
+                         int nr, uint32_t* dst) {
+  if (!tW) {
+    __mmask32 m = nr >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << nr) - 1);
+    const __m512i i0 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), i1 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    for (int64_t p = 0; p < kcp; p++) {
+      int64_t k = 2 * (p0 + p);
+      __m512i a = k < K ? _mm512_maskz_loadu_epi16(m, W + k * ldw + j0) : _mm512_setzero_si512();
+      __m512i b = k + 1 < K ? _mm512_maskz_loadu_epi16(m, W + (k + 1) * ldw + j0) : _mm512_setzero_si512();
+      __m512i lo = _mm512_unpacklo_epi16(a, b), hi = _mm512_unpackhi_epi16(a, b);
+      _mm512_store_si512(dst + p * BNR, _mm512_permutex2var_epi64(lo, i0, hi));
+      _mm512_store_si512(dst + p * BNR + 16, _mm512_permutex2var_epi64(lo, i1, hi));
+    }
+    return;
+  }
+  // W stored [N,K]: row j holds the pairs of column j contiguously; 16x16 dword transposes.
+  int64_t full = std::min<int64_t>(kcp, std::max<int64_t>(0, K / 2 - p0));  // pairs with both halves inside K
+  for (int h = 0; h < 2; h++) {
+    int64_t q = 0;
+    for (; q + 16 <= full; q += 16) {
+      __m512i r[16];
+      for (int j = 0; j < 16; j++) {
+        int col = h * 16 + j;
+        r[j] = col < nr ? _mm512_loadu_si512(W + (j0 + col) * ldw + 2 * (p0 + q)) : _mm512_setzero_si512();
+      }
+      transpose16i(r);
+      for (int t = 0; t < 16; t++) _mm512_store_si512(dst + (q + t) * BNR + h * 16, r[t]);
+    }
+    for (; q < kcp; q++) {
+      int64_t k = 2 * (p0 + q);
+      for (int j = 0; j < 16; j++) {
+        int col = h * 16 + j;
+        uint32_t v = 0;
+        if (col < nr) {
+          const uint16_t* w = W + (j0 + col) * ldw;
+          if (k < K) v = w[k];
+          if (k + 1 < K) v |= (uint32_t)w[k + 1] << 16;
+        }
+        dst[q * BNR + col] = v;
+      }
+    }
+  }
+}
+
+template <class Dot>
+HCX_TBF void ukr_bf16(int64_t kcp, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc, float alpha,
+                      float beta, int m, int n) {
+  __m512 acc[BMR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < BMR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+  for (int i = 0; i < m; i++) _mm_prefetch((const char*)(c + i * ldc), _MM_HINT_T0), _mm_prefetch((const char*)(c + i * ldc + 16), _MM_HINT_T0);
+  for (int64_t p = 0; p < kcp; p++) {
+    __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < BMR; i++) {
+      __m512i av = _mm512_set1_epi32((int)a[i]);
+      acc[i][0] = Dot::dp(acc[i][0], av, b0);
+      acc[i][1] = Dot::dp(acc[i][1], av, b1);
+    }
+    a += BMR;
+    b += BNR;
+  }
+  __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+  __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
+  __m512 al = _mm512_set1_ps(alpha), bv = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+  for (int i = 0; i < BMR; i++) {
+    if (i >= m) break;
+    float* cr = c + i * ldc;
+    __m512 r0 = _mm512_mul_ps(al, acc[i][0]), r1 = _mm512_mul_ps(al, acc[i][1]);
+    if (beta != 0.f) {
+      r0 = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(m0, cr), r0);
+      r1 = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(m1, cr + 16), r1);
+    }
+    _mm512_mask_storeu_ps(cr, m0, r0);
+    _mm512_mask_storeu_ps(cr + 16, m1, r1);
+  }
+}
+
+struct Problem {
+  bool tW;
+  int64_t M, N, K;
+  float alpha;
+  const uint16_t* X;
+  int64_t ldx;
+  const uint16_t* W;
+  int64_t ldw;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+inline void kblocks(int64_t K, int64_t* P, int64_t* KCP) {
+  *P = cdiv(K, 2);
+  int64_t nkb = cdiv(*P, BKCP);
+  *KCP = cdiv(*P, nkb);
+}
+
+template <class Dot>
+void packed_avx512(const Problem& pr, int nt) {
+  const int64_t M = pr.M, N = pr.N;
+  int64_t P, KCP;
+  kblocks(pr.K, &P, &KCP);
+  const int64_t MC = BMR * 16;
+  int64_t NC = std::max<int64_t>(BNR, ((int64_t)(2 << 20) / KCP) / BNR * BNR);
+  if (NC >= N) NC = cdiv(N, BNR) * BNR;
+  int64_t mb = cdiv(M, BMR);
+  uint32_t* Wp = static_cast<uint32_t*>(tl_pb.get((size_t)KCP * NC * 4));
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    int64_t nc = std::min(NC, N - jc), np = cdiv(nc, BNR);
+    int tm = 1, tn = 1;
+    if (nt > 1) {
+      double best = 1e300;
+      for (int a = 1; a <= nt; a++) {
+        if (nt % a) continue;
+        int b = nt / a;
+        if (a > mb || b > np) continue;
+        double work = (double)cdiv(mb, a) * BMR * cdiv(np, b) * BNR + (double)cdiv(mb, a) * BMR * 16.0;
+        if (work < best) { best = work; tm = a; tn = b; }
+      }
+    }
+    int used = tm * tn;
+    for (int64_t pc = 0; pc < P; pc += KCP) {
+      int64_t kcp = std::min(KCP, P - pc);
+      float beta_eff = pc == 0 ? pr.beta : 1.f;
+      auto packW = [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; q++)
+          pack_w_bf16(pr.tW, pr.W, pr.ldw, pr.K, pc, kcp, jc + q * BNR, (int)std::min<int64_t>(BNR, nc - q * BNR),
+                      Wp + q * kcp * BNR);
+      };
+      auto compute = [&](int t) {
+        int ti = t / tn, tj = t % tn;
+        int64_t r0 = mb * ti / tm * BMR, r1 = std::min(M, mb * (ti + 1) / tm * BMR);
+        int64_t q0 = np * tj / tn, q1 = np * (tj + 1) / tn;
+        uint32_t* Ap = static_cast<uint32_t*>(tl_pa.get((size_t)MC * kcp * 4));
+        for (int64_t ic = r0; ic < r1; ic += MC) {
+          int64_t mc = std::min<int64_t>(MC, r1 - ic);
+          pack_a_bf16(pr.X, pr.ldx, ic, mc, pc, kcp, Ap);
+          for (int64_t q = q0; q < q1; q++) {
+            const uint32_t* bp = Wp + q * kcp * BNR;
+            int nr = (int)std::min<int64_t>(BNR, nc - q * BNR);
+            float* cq = pr.C + jc + q * BNR;
+            for (int64_t ir = 0; ir < mc; ir += BMR)
+              ukr_bf16<Dot>(kcp, Ap + ir * kcp, bp, cq + (ic + ir) * pr.ldc, pr.ldc, pr.alpha, beta_eff,
+                            (int)std::min<int64_t>(BMR, mc - ir), nr);
+          }
+        }
+      };
+      if (used <= 1) {
+        packW(0, np);
+        compute(0);
+      } else {
+        parallel_run(used, [&](int t, int n) { packW(np * t / n, np * (t + 1) / n); });
+        parallel_run(used, [&](int t, int) { compute(t); });
+      }
+    }
+  }
+}
+
+// Tree sum of 16 lanes: halves, then quarters, ... (the order the portable code repeats).
+HCX_TBF inline float lane_sum(__m512 v) {
+  __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(c, _mm_shuffle_ps(c, c, 1)));
+}
+
+inline void store1(float* c, float v, float alpha, float beta) {
+  float r = alpha * v;
+  *c = beta == 0.f ? r : std::fma(beta, *c, r);
+}
+
+template <class Dot, int MRR, int NRR>
+HCX_TBF void dot_tile_bf16(int64_t K, const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, float* c,
+                           int64_t ldc, float alpha, float beta) {
+  __m512 acc[MRR][NRR];
+  for (int i = 0; i < MRR; i++) for (int j = 0; j < NRR; j++) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m512i xv[MRR], wv[NRR];
+    for (int j = 0; j < NRR; j++) wv[j] = _mm512_loadu_si512(w + j * ldw + k);
+    for (int i = 0; i < MRR; i++) xv[i] = _mm512_loadu_si512(x + i * ldx + k);
+    for (int i = 0; i < MRR; i++) for (int j = 0; j < NRR; j++) acc[i][j] = Dot::dp(acc[i][j], xv[i], wv[j]);
+  }
+  if (k < K) {
+    __mmask32 mk = (__mmask32)((1u << (K - k)) - 1);
+    __m512i xv[MRR], wv[NRR];
+    for (int j = 0; j < NRR; j++) wv[j] = _mm512_maskz_loadu_epi16(mk, w + j * ldw + k);
+    for (int i = 0; i < MRR; i++) xv[i] = _mm512_loadu_si512(x + i * ldx + k);  // X is zero padded
+    for (int i = 0; i < MRR; i++) for (int j = 0; j < NRR; j++) acc[i][j] = Dot::dp(acc[i][j], xv[i], wv[j]);
+  }
+  for (int i = 0; i < MRR; i++)
+    for (int j = 0; j < NRR; j++) store1(c + i * ldc + j, lane_sum(acc[i][j]), alpha, beta);
+}
+
+template <class Dot, int NRR>
+HCX_TBF void dot_rows_bf16(const Problem& pr, int64_t n) {
+  int64_t m = 0;
+  const uint16_t* w = pr.W + n * pr.ldw;
+  for (; m + 4 <= pr.M; m += 4)
+    dot_tile_bf16<Dot, 4, NRR>(pr.K, pr.X + m * pr.ldx, pr.ldx, w, pr.ldw, pr.C + m * pr.ldc + n, pr.ldc, pr.alpha, pr.beta);
+  const uint16_t* xm = pr.X + m * pr.ldx;
+  float* cm = pr.C + m * pr.ldc + n;
+  switch (pr.M - m) {
+    case 3: dot_tile_bf16<Dot, 3, NRR>(pr.K, xm, pr.ldx, w, pr.ldw, cm, pr.ldc, pr.alpha, pr.beta); break;
+    case 2: dot_tile_bf16<Dot, 2, NRR>(pr.K, xm, pr.ldx, w, pr.ldw, cm, pr.ldc, pr.alpha, pr.beta); break;
+    case 1: dot_tile_bf16<Dot, 1, NRR>(pr.K, xm, pr.ldx, w, pr.ldw, cm, pr.ldc, pr.alpha, pr.beta); break;
+  }
+}
+
+template <class Dot>
+void skinny_dot_avx512(const Problem& pr, int64_t n0, int64_t n1) {
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) dot_rows_bf16<Dot, 4>(pr, n);
+  switch (n1 - n) {
+    case 3: dot_rows_bf16<Dot, 3>(pr, n); break;
+    case 2: dot_rows_bf16<Dot, 2>(pr, n); break;
+    case 1: dot_rows_bf16<Dot, 1>(pr, n); break;
+  }
+}
+
+// W stored [K,N]: MRR rows x (32*NV) columns; rows 2p and 2p+1 of W interleaved into pairs in registers.
+template <class Dot, int MRR, int NV>
+HCX_TBF void row_tile_bf16(const Problem& pr, int64_t m, int64_t n, int ncols) {
+  const int64_t K = pr.K, ldw = pr.ldw;
+  const uint16_t* w = pr.W + n;
+  const uint32_t* x = reinterpret_cast<const uint32_t*>(pr.X + m * pr.ldx);
+  const int64_t ldx32 = pr.ldx / 2;
+  __mmask32 mk[NV];
+  for (int v = 0; v < NV; v++) {
+    int r = ncols - 32 * v;
+    mk[v] = r >= 32 ? (__mmask32)0xFFFFFFFFu : r <= 0 ? (__mmask32)0 : (__mmask32)((1u << r) - 1);
+  }
+  __m512 acc[MRR][2 * NV];
+  for (int i = 0; i < MRR; i++) for (int v = 0; v < 2 * NV; v++) acc[i][v] = _mm512_setzero_ps();
+  int64_t P = cdiv(K, 2);
+  for (int64_t p = 0; p < P; p++) {
+    const uint16_t* w0 = w + 2 * p * ldw;
+    bool has1 = 2 * p + 1 < K;
+    __m512i lo[NV], hi[NV];
+    for (int v = 0; v < NV; v++) {
+      __m512i a = _mm512_maskz_loadu_epi16(mk[v], w0 + 32 * v);
+      __m512i b = has1 ? _mm512_maskz_loadu_epi16(mk[v], w0 + ldw + 32 * v) : _mm512_setzero_si512();
+      lo[v] = _mm512_unpacklo_epi16(a, b);
+      hi[v] = _mm512_unpackhi_epi16(a, b);
+    }
+    for (int i = 0; i < MRR; i++) {
+      __m512i xa = _mm512_set1_epi32((int)x[i * ldx32 + p]);
+      for (int v = 0; v < NV; v++) {
+        acc[i][2 * v] = Dot::dp(acc[i][2 * v], xa, lo[v]);
+        acc[i][2 * v + 1] = Dot::dp(acc[i][2 * v + 1], xa, hi[v]);
+      }
+    }
+  }
+  // lo holds columns {0-3, 8-11, 16-19, 24-27} of each 32, hi the others: put them back in order.
+  const __m512i i0 = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
+  const __m512i i1 = _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
+  __m512 al = _mm512_set1_ps(pr.alpha), be = _mm512_set1_ps(pr.beta);
+  for (int i = 0; i < MRR; i++)
+    for (int v = 0; v < NV; v++) {
+      __m512 o[2] = {_mm512_permutex2var_ps(acc[i][2 * v], i0, acc[i][2 * v + 1]),
+                     _mm512_permutex2var_ps(acc[i][2 * v], i1, acc[i][2 * v + 1])};
+      for (int h = 0; h < 2; h++) {
+        __mmask16 sm = (__mmask16)(mk[v] >> (16 * h));
+        if (!sm) continue;
+        float* cp = pr.C + (m + i) * pr.ldc + n + 32 * v + 16 * h;
+        __m512 r = _mm512_mul_ps(al, o[h]);
+        if (pr.beta != 0.f) r = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(sm, cp), r);
+        _mm512_mask_storeu_ps(cp, sm, r);
+      }
+    }
+}
+
+template <class Dot>
+void skinny_rows_avx512(const Problem& pr, int64_t n0, int64_t n1) {
+  const int64_t M = pr.M;
+  if (M == 1) {
+    for (int64_t n = n0; n < n1; n += 256) row_tile_bf16<Dot, 1, 8>(pr, 0, n, (int)std::min<int64_t>(256, n1 - n));
+    return;
+  }
+  if (M == 2) {
+    for (int64_t n = n0; n < n1; n += 128) row_tile_bf16<Dot, 2, 4>(pr, 0, n, (int)std::min<int64_t>(128, n1 - n));
+    return;
+  }
+  for (int64_t n = n0; n < n1; n += 64) {
+    int nc = (int)std::min<int64_t>(64, n1 - n);
+    int64_t m = 0;
+    for (; m + 6 <= M; m += 6) row_tile_bf16<Dot, 6, 2>(pr, m, n, nc);
+    switch (M - m) {
+      case 5: row_tile_bf16<Dot, 5, 2>(pr, m, n, nc); break;
+      case 4: row_tile_bf16<Dot, 4, 2>(pr, m, n, nc); break;
+      case 3: row_tile_bf16<Dot, 3, 2>(pr, m, n, nc); break;
+      case 2: row_tile_bf16<Dot, 2, 2>(pr, m, n, nc); break;
+      case 1: row_tile_bf16<Dot, 1, 2>(pr, m, n, nc); break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable code with exactly the arithmetic of the AVX-512 paths (used below AVX-512).
+inline float pair_dot(float acc, uint32_t a, uint32_t b) {
+  acc = acc + bf16_to_f32((uint16_t)(a >> 16)) * bf16_to_f32((uint16_t)(b >> 16));
+  return acc + bf16_to_f32((uint16_t)a) * bf16_to_f32((uint16_t)b);
+}
+inline uint32_t w_pair(const Problem& pr, int64_t p, int64_t j) {
+  int64_t k = 2 * p;
+  uint32_t v = 0;
+  if (pr.tW) {
+    const uint16_t* w = pr.W + j * pr.ldw;
+    if (k < pr.K) v = w[k];
+    if (k + 1 < pr.K) v |= (uint32_t)w[k + 1] << 16;
+  } else {
+    if (k < pr.K) v = pr.W[k * pr.ldw + j];
+    if (k + 1 < pr.K) v |= (uint32_t)pr.W[(k + 1) * pr.ldw + j] << 16;
+  }
+  return v;
+}
+
+void portable_rows(const Problem& pr, int64_t n0, int64_t n1) {
+  int64_t P, KCP;
+  kblocks(pr.K, &P, &KCP);
+  bool packed = pr.M > SKINNY_M;
+  for (int64_t i = 0; i < pr.M; i++) {
+    const uint32_t* x = reinterpret_cast<const uint32_t*>(pr.X + i * pr.ldx);
+    for (int64_t j = n0; j < n1; j++) {
+      float* c = pr.C + i * pr.ldc + j;
+      if (packed) {
+        for (int64_t pc = 0; pc < P; pc += KCP) {
+          float acc = 0.f;
+          for (int64_t p = pc; p < std::min(P, pc + KCP); p++) acc = pair_dot(acc, x[p], w_pair(pr, p, j));
+          store1(c, acc, pr.alpha, pc == 0 ? pr.beta : 1.f);
+        }
+      } else if (pr.tW) {
+        float lane[16] = {};
+        for (int64_t p0 = 0; p0 < P; p0 += 16)
+          for (int l = 0; l < 16; l++) {
+            int64_t p = p0 + l;
+            lane[l] = pair_dot(lane[l], 2 * p < pr.ldx ? x[p] : 0u, p < P ? w_pair(pr, p, j) : 0u);
+          }
+        for (int l = 0; l < 8; l++) lane[l] += lane[l + 8];
+        for (int l = 0; l < 4; l++) lane[l] += lane[l + 4];
+        for (int l = 0; l < 2; l++) lane[l] += lane[l + 2];
+        store1(c, lane[0] + lane[1], pr.alpha, pr.beta);
+      } else {
+        float acc = 0.f;
+        for (int64_t p = 0; p < P; p++) acc = pair_dot(acc, x[p], w_pair(pr, p, j));
+        store1(c, acc, pr.alpha, pr.beta);
+      }
+    }
+  }
+}
+
+// Lets tests and benchmarks run the vdpbf16ps emulation on a CPU that has the instruction.
+bool g_no_bf16_dot = false;
+
+void run_problem(const Problem& pr, int nt) {
+  bool avx = isa() == Isa::Avx512, hw = use_bf16_dot() && !g_no_bf16_dot;
+  double flops = 2.0 * pr.M * pr.N * pr.K;
+  if (flops < (1 << 19)) nt = 1;
+  if (avx && pr.M > SKINNY_M) {
+    if (hw) packed_avx512<DotHw>(pr, nt);
+    else packed_avx512<DotEmu>(pr, nt);
+    return;
+  }
+  int64_t unit = !avx ? 1 : pr.tW ? 4 : 64;
+  int64_t units = cdiv(pr.N, unit);
+  int use = (int)std::min<int64_t>(nt, units);
+  auto body = [&](int t, int n) {
+    int64_t n0 = std::min(pr.N, units * t / n * unit), n1 = std::min(pr.N, units * (t + 1) / n * unit);
+    if (n0 >= n1) return;
+    if (!avx) portable_rows(pr, n0, n1);
+    else if (pr.tW) hw ? skinny_dot_avx512<DotHw>(pr, n0, n1) : skinny_dot_avx512<DotEmu>(pr, n0, n1);
+    else hw ? skinny_rows_avx512<DotHw>(pr, n0, n1) : skinny_rows_avx512<DotEmu>(pr, n0, n1);
+  };
+  if (use <= 1) body(0, 1);
+  else parallel_run(use, body);
+}
+
+void gemm_bf16_impl(bool tA, bool tW, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    const uint16_t* Ab, int64_t lda, const uint16_t* W, int64_t ldw, float beta, float* C, int64_t ldc,
+                    int nt) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.f) {
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+    return;
+  }
+  int64_t ldx = cdiv(K, 32) * 32;
+  uint16_t* X = static_cast<uint16_t*>(tl_x.get((size_t)M * ldx * 2));
+  if (nt > 1 && M * K >= (1 << 16))
+    parallel_for(M, 16, [&](int64_t r0, int64_t r1, int) { make_x(tA, A, Ab, lda, r0, r1, K, X, ldx); });
+  else make_x(tA, A, Ab, lda, 0, M, K, X, ldx);
+  Problem pr{tW, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc};
+  run_problem(pr, nt);
+}
+
+}  // namespace
+
+void gemm_bf16(bool tA, bool tW, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const uint16_t* Ab,
+               int64_t lda, const uint16_t* W, int64_t ldw, float beta, float* C, int64_t ldc) {
+  gemm_bf16_impl(tA, tW, M, N, K, alpha, A, Ab, lda, W, ldw, beta, C, ldc, num_threads());
+}
+void gemm_bf16_serial(bool tA, bool tW, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                      const uint16_t* Ab, int64_t lda, const uint16_t* W, int64_t ldw, float beta, float* C,
+                      int64_t ldc) {
+  gemm_bf16_impl(tA, tW, M, N, K, alpha, A, Ab, lda, W, ldw, beta, C, ldc, 1);
+}
+void gemm_bf16_batched(bool tA, bool tW, int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                       const uint16_t* Ab, int64_t lda, int64_t sA, const uint16_t* W, int64_t ldw, int64_t sW,
+                       float beta, float* C, int64_t ldc, int64_t sC) {
+  int nt = num_threads();
+  if (batch > 1 && nt > 1 && 2.0 * M * N * K < 64.0 * 64 * 64 * 2 * 8 && sC != 0) {
+    parallel_for(batch, 1, [&](int64_t b0, int64_t b1, int) {
+      for (int64_t b = b0; b < b1; b++)
+        gemm_bf16_impl(tA, tW, M, N, K, alpha, A ? A + b * sA : nullptr, Ab ? Ab + b * sA : nullptr, lda, W + b * sW,
+                       ldw, beta, C + b * sC, ldc, 1);
+    });
+    return;
+  }
+  for (int64_t b = 0; b < batch; b++)
+    gemm_bf16_impl(tA, tW, M, N, K, alpha, A ? A + b * sA : nullptr, Ab ? Ab + b * sA : nullptr, lda, W + b * sW, ldw,
+                   beta, C + b * sC, ldc, nt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// JS bindings.
+static bool typed(napi_env env, napi_value v, napi_typedarray_type* type, void** data, size_t* len) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_value ab;
+  size_t off;
+  return napi_get_typedarray_info(env, v, type, len, data, &ab, &off) == napi_ok;
+}
+
+// f32ToBf16(src: Float32Array, dst: Uint16Array)
+static napi_value F32ToBf16(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t n = 0, m = 0;
+  const float* s = a.arr<float>(0, &n);
+  uint16_t* d = a.arr<uint16_t>(1, &m);
+  if (a.failed) return nullptr;
+  if (m < n) { a.fail("f32ToBf16: dst is shorter than src"); return nullptr; }
+  f32_to_bf16_n(s, d, (int64_t)n);
+  return undef(env);
+}
+// bf16ToF32(src: Uint16Array, dst: Float32Array)
+static napi_value Bf16ToF32(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t n = 0, m = 0;
+  const uint16_t* s = a.arr<uint16_t>(0, &n);
+  float* d = a.arr<float>(1, &m);
+  if (a.failed) return nullptr;
+  if (m < n) { a.fail("bf16ToF32: dst is shorter than src"); return nullptr; }
+  bf16_to_f32_n(s, d, (int64_t)n);
+  return undef(env);
+}
+// gemmBf16(a: Float32Array | Uint16Array (bf16), w: Uint16Array (bf16), c: Float32Array, batch, m, n, k,
+//          transA, transW, alpha, beta, strideA, strideW, strideC)
+static napi_value GemmBf16(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  napi_typedarray_type ta;
+  void* adata = nullptr;
+  size_t alen = 0;
+  if (a.argc < 14 || !typed(env, a.argv[0], &ta, &adata, &alen) ||
+      (ta != napi_float32_array && ta != napi_uint16_array)) {
+    a.fail("gemmBf16: a must be a Float32Array or a Uint16Array of bf16");
+    return nullptr;
+  }
+  const uint16_t* W = a.arr<uint16_t>(1);
+  float* C = a.arr<float>(2);
+  int64_t batch = a.i64(3), M = a.i64(4), N = a.i64(5), K = a.i64(6);
+  bool tA = a.num(7) != 0, tW = a.num(8) != 0;
+  float alpha = (float)a.num(9), beta = (float)a.num(10);
+  int64_t sA = a.i64(11), sW = a.i64(12), sC = a.i64(13);
+  if (a.failed) return nullptr;
+  const float* Af = ta == napi_float32_array ? static_cast<const float*>(adata) : nullptr;
+  const uint16_t* Ab = ta == napi_uint16_array ? static_cast<const uint16_t*>(adata) : nullptr;
+  gemm_bf16_batched(tA, tW, batch, M, N, K, alpha, Af, Ab, tA ? M : K, sA, W, tW ? K : N, sW, beta, C, N, sC);
+  return undef(env);
+}
+
+// setBf16Dot(enabled): 0 makes gemmBf16 emulate vdpbf16ps even where the CPU has it (for tests).
+static napi_value SetBf16Dot(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  double v = a.num(0);
+  if (a.failed) return nullptr;
+  g_no_bf16_dot = v == 0;
+  return undef(env);
+}
+
+void register_bf16(napi_env env, napi_value exports) {
+  define(env, exports, "setBf16Dot", SetBf16Dot);
+  define(env, exports, "f32ToBf16", F32ToBf16);
+  define(env, exports, "bf16ToF32", Bf16ToF32);
+  define(env, exports, "gemmBf16", GemmBf16);
+}
+
 }  // namespace hcx

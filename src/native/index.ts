@@ -19,6 +19,16 @@ export interface NativeKernels {
   hasBf16Dot(): boolean;
   sgemm(a: F32, b: F32, c: F32, batch: number, m: number, n: number, k: number, transA: number, transB: number,
     alpha: number, beta: number, strideA: number, strideB: number, strideC: number): void;
+  /** GFLOPS of register-only FMA chains (fp32 vfmadd231ps, bf16 vdpbf16ps) on `threads` threads for about `ms` ms; 0 if unavailable. */
+  peakFlops(dtype: 'f32' | 'bf16', threads: number, ms: number): number;
+  /** float32 -> bf16 bits, round to nearest even, NaN stays NaN. */
+  f32ToBf16(src: F32, dst: U16): void;
+  bf16ToF32(src: U16, dst: F32): void;
+  /** C = alpha op(A) op(W) + beta C with bf16 W (stored [K,N], or [N,K] when transW) and A fp32 (rounded to bf16) or bf16. */
+  gemmBf16(a: F32 | U16, w: U16, c: F32, batch: number, m: number, n: number, k: number, transA: number, transW: number,
+    alpha: number, beta: number, strideA: number, strideW: number, strideC: number): void;
+  /** 0: emulate vdpbf16ps even where the CPU has it (tests, benchmarks); 1: use it when present. */
+  setBf16Dot(enabled: number): void;
   [name: string]: unknown;
 }
 

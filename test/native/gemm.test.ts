@@ -148,3 +148,164 @@ for (const threads of threadOrder) {
   test(`sgemm: products spanning several cache blocks, every ISA, ${threads} thread(s)`, () => largerShapes(threads));
   test(`sgemm batched: strides and broadcast (stride 0), every ISA, ${threads} thread(s)`, () => batched(threads));
 }
+
+// ---------------------------------------------------------------------------------------------
+// bf16
+
+/** Reference float -> bf16 bits: round to nearest even; NaN stays NaN (quiet bit set). */
+function refBf16(f: number): number {
+  const u = new Uint32Array(new Float32Array([f]).buffer)[0];
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+function bitsToF32(u: number): number { return new Float32Array(new Uint32Array([u >>> 0]).buffer)[0]; }
+function bf16Value(h: number): number { return bitsToF32(h << 16); }
+const hasBf16Api = typeof (native as Record<string, unknown>).gemmBf16 === 'function';
+type Bf16Api = {
+  f32ToBf16(src: Float32Array, dst: Uint16Array): void;
+  bf16ToF32(src: Uint16Array, dst: Float32Array): void;
+  gemmBf16(a: Float32Array | Uint16Array, w: Uint16Array, c: Float32Array, batch: number, m: number, n: number, k: number,
+    transA: number, transW: number, alpha: number, beta: number, strideA: number, strideW: number, strideC: number): void;
+  setBf16Dot(enabled: number): void;
+};
+const bn = native as unknown as Bf16Api;
+
+test('f32ToBf16: round to nearest even, ties, overflow, NaN and infinities', { skip: !hasBf16Api }, () => {
+  const cases: [number, number][] = [
+    [0x3f800000, 0x3f80], [0x3f808000, 0x3f80], [0x3f818000, 0x3f82], [0x3f808001, 0x3f81], [0x3f807fff, 0x3f80],
+    [0xbf808000, 0xbf80], [0xbf818000, 0xbf82], [0x7f7fffff, 0x7f80], [0x7f800000, 0x7f80], [0xff800000, 0xff80],
+    [0x7fc00000, 0x7fc0], [0x7f800001, 0x7fc0], [0xff800001, 0xffc0], [0x7fa00000, 0x7fe0], [0x80000000, 0x8000],
+    [0x00000001, 0x0000], [0x00008000, 0x0000], [0x00018000, 0x0002], [0x00000000, 0x0000], [0x7f7f7fff, 0x7f7f],
+  ];
+  for (const level of [2, 0]) {
+    native.setIsa(level);
+    // 37 elements: exercises the vector body and the masked tail
+    const src = new Float32Array(37), dst = new Uint16Array(37);
+    for (let i = 0; i < 37; i++) src[i] = bitsToF32(cases[i % cases.length][0]);
+    bn.f32ToBf16(src, dst);
+    for (let i = 0; i < 37; i++) {
+      const [bits, want] = cases[i % cases.length];
+      assert.equal(dst[i], want, `isa ${native.isaName()}: 0x${bits.toString(16)} -> 0x${dst[i].toString(16)}, want 0x${want.toString(16)}`);
+    }
+    const r = rng(7);
+    const big = new Float32Array(1000), out = new Uint16Array(1000);
+    const u = new Uint32Array(big.buffer);
+    for (let i = 0; i < u.length; i++) u[i] = Math.floor(r() * 4294967296);
+    bn.f32ToBf16(big, out);
+    for (let i = 0; i < big.length; i++) assert.equal(out[i], refBf16(big[i]), `random bits 0x${u[i].toString(16)}`);
+  }
+  native.setIsa(maxIsa());
+});
+
+test('bf16ToF32 is exact and round-trips every bf16 value', { skip: !hasBf16Api }, () => {
+  const all = new Uint16Array(65536);
+  for (let i = 0; i < 65536; i++) all[i] = i;
+  const f = new Float32Array(65536), back = new Uint16Array(65536);
+  bn.bf16ToF32(all, f);
+  bn.f32ToBf16(f, back);
+  const fb = new Uint32Array(f.buffer);
+  for (let i = 0; i < 65536; i++) {
+    assert.equal(fb[i], (i << 16) >>> 0);
+    const isNaN = (i & 0x7fff) > 0x7f80;
+    assert.equal(back[i], isNaN ? i | 0x40 : i, `0x${i.toString(16)}`);
+  }
+});
+
+function toBf16(a: Float32Array): Uint16Array {
+  const out = new Uint16Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = refBf16(a[i]);
+  return out;
+}
+
+interface Bf16Case { m: number; n: number; k: number; tA: boolean; tW: boolean; alpha: number; beta: number; aBf16: boolean }
+
+/** Runs gemmBf16 and checks it against float64 on the bf16-rounded inputs; returns C for bitwise comparisons. */
+function runBf16(r: () => number, cs: Bf16Case, label: string): { c: Float32Array; a: Float32Array; w: Float32Array; c0: Float32Array } {
+  const { m, n, k, tA, tW, alpha, beta, aBf16 } = cs;
+  const a = randArr(m * k, r), w = randArr(k * n, r), c0 = randArr(m * n, r);
+  const aR = Float32Array.from(a, (v) => bf16Value(refBf16(v)));
+  const wBits = toBf16(w), wR = Float32Array.from(wBits, (h) => bf16Value(h));
+  const c = Float32Array.from(c0);
+  if (beta === 0) c.fill(NaN);
+  bn.gemmBf16(aBf16 ? toBf16(a) : a, wBits, c, 1, m, n, k, tA ? 1 : 0, tW ? 1 : 0, alpha, beta, 0, 0, 0);
+  const want = refGemm(aR, wR, c0, 1, m, n, k, tA, tW, alpha, beta, 0, 0, 0);
+  assertClose(c, want, k, `${label} gemmBf16 ${JSON.stringify(cs)}`);
+  return { c, a, w, c0 };
+}
+
+const bf16Cases: Bf16Case[] = [];
+{
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [1, 33, 2], [1, 300, 65], [2, 130, 31], [3, 7, 64], [7, 33, 33], [40, 20, 100], [41, 65, 3],
+    [70, 33, 401], [29, 100, 257], [1, 257, 800], [90, 70, 50],
+  ];
+  let i = 0;
+  for (const [m, n, k] of shapes) {
+    for (const tW of [true, false]) {
+      bf16Cases.push({ m, n, k, tA: i % 3 === 1, tW, alpha: i % 2 ? 1 : 0.5, beta: i % 4 === 0 ? 0 : 0.75, aBf16: i % 5 === 2 });
+      i++;
+    }
+  }
+}
+
+for (const threads of [2, 1]) {
+  test(`gemmBf16: vs float64 on bf16-rounded inputs, identical bits on every path, ${threads} thread(s)`, { skip: !hasBf16Api }, () => {
+    setThreads(threads);
+    const top = maxIsa();
+    try {
+      for (const cs of bf16Cases) {
+        // Same inputs on each path: re-seed per case.
+        const seed = cs.m * 1000003 + cs.n * 1009 + cs.k;
+        const results: [string, Float32Array][] = [];
+        const paths: [string, number, number][] = [['avx512+vdpbf16ps', 2, 1], ['avx512 emulated', 2, 0], ['avx2', 1, 1], ['portable', 0, 1]];
+        for (const [name, level, dot] of paths) {
+          if (level > top) continue;
+          native.setIsa(level);
+          bn.setBf16Dot(dot);
+          results.push([name, runBf16(rng(seed), cs, `${name} threads=${threads}`).c]);
+        }
+        const [n0, first] = results[0];
+        for (const [name, c] of results.slice(1)) {
+          const x = new Uint32Array(first.buffer), y = new Uint32Array(c.buffer);
+          for (let i = 0; i < x.length; i++) {
+            if (x[i] !== y[i]) assert.fail(`${JSON.stringify(cs)}: ${name} differs from ${n0} at ${i}: ${c[i]} vs ${first[i]}`);
+          }
+        }
+      }
+    } finally {
+      native.setIsa(top);
+      bn.setBf16Dot(1);
+    }
+  });
+}
+
+test('gemmBf16 vs fp32 sgemm: within the bf16 rounding bound', { skip: !hasBf16Api }, () => {
+  // Stated tolerance: |C_bf16 - C_fp32| <= 2^-7 * sum_k |a_k w_k| + 1e-5 (each operand rounded by at most 2^-9 relative).
+  const r = rng(11);
+  for (const [m, n, k, tW] of [[1, 256, 512, true], [8, 100, 300, false], [100, 64, 512, true], [64, 96, 130, false]] as [number, number, number, boolean][]) {
+    const a = randArr(m * k, r), w = randArr(k * n, r);
+    const cb = new Float32Array(m * n), cf = new Float32Array(m * n);
+    bn.gemmBf16(a, toBf16(w), cb, 1, m, n, k, 0, tW ? 1 : 0, 1, 0, 0, 0, 0);
+    native.sgemm(a, w, cf, 1, m, n, k, 0, tW ? 1 : 0, 1, 0, 0, 0, 0);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let q = 0; q < k; q++) s += Math.abs(a[i * k + q] * (tW ? w[j * k + q] : w[q * n + j]));
+        const d = Math.abs(cb[i * n + j] - cf[i * n + j]);
+        assert.ok(d <= s / 128 + 1e-5, `m=${m} n=${n} k=${k} (${i},${j}): |diff| ${d} > ${s / 128}`);
+      }
+    }
+  }
+});
+
+test('gemmBf16 batched with a broadcast weight', { skip: !hasBf16Api }, () => {
+  const r = rng(12);
+  const batch = 3, m = 5, n = 40, k = 33;
+  const a = randArr(batch * m * k, r), w = randArr(n * k, r);
+  const wb = toBf16(w), wR = Float32Array.from(wb, (h) => bf16Value(h));
+  const aR = Float32Array.from(a, (v) => bf16Value(refBf16(v)));
+  const c = new Float32Array(batch * m * n);
+  bn.gemmBf16(a, wb, c, batch, m, n, k, 0, 1, 1, 0, m * k, 0, m * n);
+  const want = refGemm(aR, wR, new Float32Array(batch * m * n), batch, m, n, k, false, true, 1, 0, m * k, 0, m * n);
+  assertClose(c, want, k, 'batched bf16');
+});
