@@ -14,6 +14,8 @@ export interface LoaderState {
   epoch: number;
   /** records of this epoch already handed out */
   cursor: number;
+  /** only records [start, end) of the phase (storage order); default all (a held-out tail stays unseen) */
+  range?: [number, number];
 }
 
 export interface Batch {
@@ -33,6 +35,8 @@ export interface LoaderOptions {
   state?: LoaderState;
   /** check every shard's checksum on open */
   verify?: boolean;
+  /** use only records [start, end) of the phase, e.g. all but a held-out tail */
+  range?: [number, number];
 }
 
 export class DataLoader {
@@ -45,6 +49,8 @@ export class DataLoader {
   private readonly fds: number[] = [];
   private readonly bpt: number;
   private readonly rowBytes: Buffer;
+  private readonly lo: number;
+  private readonly n: number;
 
   constructor(readonly dir: string, opts: LoaderOptions = {}) {
     this.index = readIndex(dir);
@@ -58,7 +64,13 @@ export class DataLoader {
     if (!phase) throw new Error(`dataset ${dir} has no phase "${phaseName}" (has: ${this.index.phases.map((p) => p.name).join(', ')})`);
     this.phase = phase;
     if (phase.records === 0) throw new Error(`phase "${phase.name}" of ${dir} has no records`);
-    this.st = s ? { ...s } : { phase: phase.name, batchSize: opts.batchSize ?? 8, seed: opts.seed ?? 0, shuffle: opts.shuffle ?? true, epoch: 0, cursor: 0 };
+    this.st = s ? { ...s } : { phase: phase.name, batchSize: opts.batchSize ?? 8, seed: opts.seed ?? 0, shuffle: opts.shuffle ?? true, epoch: 0, cursor: 0, range: opts.range };
+    const [lo, hi] = this.st.range ?? [0, phase.records];
+    if (!(Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo < hi && hi <= phase.records)) {
+      throw new Error(`record range [${lo}, ${hi}) is outside phase "${phase.name}" (${phase.records} records)`);
+    }
+    this.lo = lo;
+    this.n = hi - lo;
     if (!Number.isInteger(this.st.batchSize) || this.st.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${this.st.batchSize}`);
     this.bpt = bytesPer(this.index.dtype);
     let acc = 0;
@@ -72,10 +84,10 @@ export class DataLoader {
     this.rowBytes = Buffer.alloc(phase.recordLen * this.bpt);
   }
 
-  get recordsPerEpoch(): number { return this.phase.records; }
+  get recordsPerEpoch(): number { return this.n; }
   get recordLen(): number { return this.phase.recordLen; }
   /** batches in one epoch (the last one wraps into the next epoch) */
-  get batchesPerEpoch(): number { return Math.ceil(this.phase.records / this.st.batchSize); }
+  get batchesPerEpoch(): number { return Math.ceil(this.n / this.st.batchSize); }
 
   /** A JSON-serialisable copy of the position, to store in a checkpoint. */
   state(): LoaderState { return { ...this.st }; }
@@ -83,7 +95,7 @@ export class DataLoader {
   private order(epoch: number): Uint32Array | undefined {
     if (!this.st.shuffle) return undefined;
     if (this.permEpoch !== epoch) {
-      const n = this.phase.records;
+      const n = this.n;
       const p = new Uint32Array(n);
       for (let i = 0; i < n; i++) p[i] = i;
       const rng = new Rng(fmix32((this.st.seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0));
@@ -110,9 +122,9 @@ export class DataLoader {
     const tokens = new Int32Array(batchSize * L);
     const epoch = this.st.epoch;
     for (let b = 0; b < batchSize; b++) {
-      if (this.st.cursor >= this.phase.records) { this.st.epoch++; this.st.cursor = 0; }
+      if (this.st.cursor >= this.n) { this.st.epoch++; this.st.cursor = 0; }
       const perm = this.order(this.st.epoch);
-      const r = perm ? perm[this.st.cursor] : this.st.cursor;
+      const r = this.lo + (perm ? perm[this.st.cursor] : this.st.cursor);
       this.readRecord(r, tokens, b);
       this.st.cursor++;
     }
