@@ -16,6 +16,7 @@ import { chooseFim, encodeFim, type FimMode } from './fim.js';
 import { Packer } from './packer.js';
 import { ShardWriter, writeJsonAtomic, type DatasetIndex, type Dtype, type PhaseIndex, type Cursor } from './shards.js';
 import { fmix32, Rng } from './hashing.js';
+import { BUILTIN_PARTS, writeDefaultCorpus, type BuiltinPart } from './corpus/index.js';
 import { writeReport, type BuildReport, type PhaseReport } from './report.js';
 import { CATEGORIES, FatalInputError, LANGS, type Category, type TextEncoder, type BadInput } from './types.js';
 
@@ -59,9 +60,16 @@ export async function buildDataset(rawConfig: BuildConfig | unknown, opts: Build
   const work = path.join(outDir, 'work');
   const t0 = Date.now();
 
-  // inputs: every source expanded to files, in a fixed order
+  // inputs: every source expanded to files, in a fixed order; builtin:<part> is the embedded corpus
   const files: { file: string; source: number }[] = [];
-  cfg.sources.forEach((s, i) => { for (const f of expandPath(s.path, base)) files.push({ file: f, source: i }); });
+  cfg.sources.forEach((s, i) => {
+    if (s.path.startsWith('builtin:')) {
+      const part = s.path.slice(8) as BuiltinPart;
+      if (!BUILTIN_PARTS.includes(part)) throw new Error(`config.sources[${i}].path: unknown built-in corpus "${part}" (have: ${BUILTIN_PARTS.join(', ')})`);
+      const m = writeDefaultCorpus(path.join(outDir, 'corpus'));
+      files.push({ file: path.join(outDir, 'corpus', m.files[part].file), source: i });
+    } else for (const f of expandPath(s.path, base)) files.push({ file: f, source: i });
+  });
   const { outDir: _o, checkpointDocs: _c, ...hashed } = cfg;
   const buildHash = createHash('sha256').update(JSON.stringify({
     hashed, files: files.map((f) => [f.file, statSync(f.file).size]), tok: tokenizerFingerprint(enc),
