@@ -2,7 +2,7 @@
 // A bare `node-gyp rebuild` would try to download headers, which fails offline: --nodedir points
 // it at the installation that process.execPath belongs to (…/bin/node -> …/include/node).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -17,6 +17,10 @@ try { gyp = require.resolve('node-gyp/bin/node-gyp.js'); }
 catch { gyp = process.env.npm_config_node_gyp; }
 if (!gyp) { console.error('hcx: node-gyp not found (npm ci installs it as a dev dependency)'); process.exit(1); }
 const jobs = String(Math.max(1, Math.min(4, (await import('node:os')).availableParallelism())));
-const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '-j', jobs],
-  { stdio: 'inherit', cwd: path.resolve(path.dirname(new URL(import.meta.url).pathname), '..') });
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+// Incremental when the build folder is configured for the current binding.gyp (make rebuilds only the
+// changed sources); a full rebuild otherwise.
+const makefile = path.join(root, 'build', 'Makefile');
+const fresh = existsSync(makefile) && statSync(makefile).mtimeMs >= statSync(path.join(root, 'binding.gyp')).mtimeMs;
+const r = spawnSync(process.execPath, [gyp, fresh ? 'build' : 'rebuild', `--nodedir=${nodedir}`, '-j', jobs], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);

@@ -9,8 +9,11 @@ type Loader = () => Promise<{ command: Command }>;
 
 // name -> lazy loader, so `hcx --help` does not load the engine or any other heavy module.
 const commands: Record<string, Loader> = {
+  pretrain: () => import('./commands/pretrain.js'),
   bench: () => import('./commands/bench.js'),
+  data: () => import('./commands/data.js'),
   eval: () => import('./commands/eval.js'),
+  export: () => import('./commands/export.js'),
   info: () => import('./commands/info.js'),
   segmenter: () => import('./commands/segmenter.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
