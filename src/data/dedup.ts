@@ -23,7 +23,11 @@ export const DEFAULT_DEDUP: DedupOptions = { exact: true, near: true, threshold:
 export const collisionProb = (s: number, b: number, r: number): number => 1 - (1 - s ** r) ** b;
 
 /** The (bands, rows) with the least false-positive + false-negative area around threshold (as datasketch picks them). */
+const bandCache = new Map<string, { bands: number; rows: number }>();
 export function optimalBands(threshold: number, numPerm: number): { bands: number; rows: number } {
+  const key = `${threshold}/${numPerm}`;
+  const hit = bandCache.get(key);
+  if (hit) return hit;
   const integrate = (f: (x: number) => number, a: number, b: number): number => {
     const n = 200, h = (b - a) / n;
     let s = 0;
@@ -38,6 +42,7 @@ export function optimalBands(threshold: number, numPerm: number): { bands: numbe
       if (fp + fn < bestErr) { bestErr = fp + fn; best = { bands: b, rows: r }; }
     }
   }
+  bandCache.set(key, best);
   return best;
 }
 
