@@ -12,6 +12,7 @@
       "src/native/rope.cc",
       "src/native/softmax_xent.cc",
       "src/native/attention.cc",
+      "src/native/paged_attention.cc",
       "src/native/optim.cc",
       "src/native/embedding.cc",
       "src/native/bf16.cc"

@@ -22,6 +22,7 @@ void register_norm(napi_env, napi_value);
 void register_rope(napi_env, napi_value);
 void register_softmax_xent(napi_env, napi_value);
 void register_attention(napi_env, napi_value);
+void register_paged_attention(napi_env, napi_value);
 void register_optim(napi_env, napi_value);
 void register_embedding(napi_env, napi_value);
 
@@ -63,6 +64,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   register_rope(env, exports);
   register_softmax_xent(env, exports);
   register_attention(env, exports);
+  register_paged_attention(env, exports);
   register_optim(env, exports);
   register_embedding(env, exports);
   return exports;

@@ -1,0 +1,199 @@
+// Paged attention for a serving step: a batch of query tokens, each belonging to a sequence with its own
+// block table, reads keys and values from a shared block pool instead of a contiguous cache (vLLM's
+// PagedAttention). One task handles one (token, KV head) pair: the group of query heads sharing that
+// KV head is scored against each key once, with an online softmax over the sequence's blocks.
+// Layout: q, out [N, Hq, D]; kPool, vPool [numBlocks, blockSize, Hkv, D]; blockTables holds every
+// sequence's block ids back to back and token t's table starts at tableStart[t]; token t sees the
+// first ctxLen[t] positions of its sequence (causal: its own position + 1).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+#include "napi_util.h"
+#include "simd.h"
+#include "threadpool.h"
+
+namespace hcx {
+namespace {
+
+// dot(a, b) over D, W lanes at a time with a scalar tail.
+template <class V> HCX_INL float pa_dot(const float* a, const float* b, int D) {
+  constexpr int W = VT<V>::W;
+  V acc{};
+  int d = 0;
+  for (; d + W <= D; d += W) acc += vload<V>(a + d) * vload<V>(b + d);
+  float s = vsum(acc);
+  for (; d < D; d++) s += a[d] * b[d];
+  return s;
+}
+
+// o[0..D) = o * alpha + sum_j p[j] * X[j * ldx + 0..D)
+template <class V> HCX_INL void pa_acc(float* o, float alpha, const float* p, int n, const float* X, int64_t ldx, int D) {
+  constexpr int W = VT<V>::W;
+  int d = 0;
+  for (; d + W <= D; d += W) {
+    V c = vload<V>(o + d) * alpha;
+    for (int j = 0; j < n; j++) c += p[j] * vload<V>(X + j * ldx + d);
+    vstore(o + d, c);
+  }
+  for (; d < D; d++) {
+    float c = o[d] * alpha;
+    for (int j = 0; j < n; j++) c += p[j] * X[j * ldx + d];
+    o[d] = c;
+  }
+}
+
+struct PDims {
+  int64_t N, Hq, Hkv, D, bs;
+  float scale;
+};
+
+// Scratch per thread: scaled queries [G, D], accumulators [G, D], scores [G, bs], running max and sum [G].
+struct Scratch {
+  std::vector<float> qs, acc, s, m, l;
+  void size(int64_t G, int64_t D, int64_t bs) {
+    qs.resize(G * D); acc.resize(G * D); s.resize(G * bs); m.resize(G); l.resize(G);
+  }
+};
+
+template <class V>
+HCX_INL void pa_task(const PDims& d, const float* q, const float* kp, const float* vp, float* out, const int32_t* tables,
+                     const int32_t* start, const int32_t* ctx, int64_t task, Scratch& sc) {
+  const int D = (int)d.D;
+  const int64_t G = d.Hq / d.Hkv, t = task / d.Hkv, kh = task % d.Hkv, bs = d.bs;
+  const int64_t row = d.Hkv * d.D;  // floats between consecutive keys of one block
+  for (int64_t g = 0; g < G; g++) {
+    const float* qr = q + (t * d.Hq + kh * G + g) * d.D;
+    for (int x = 0; x < D; x++) sc.qs[g * D + x] = qr[x] * d.scale;
+    std::fill(&sc.acc[g * D], &sc.acc[g * D] + D, 0.f);
+    sc.m[g] = -INFINITY;
+    sc.l[g] = 0.f;
+  }
+  const int64_t L = ctx[t];
+  const int32_t* table = tables + start[t];
+  for (int64_t p0 = 0; p0 < L; p0 += bs) {
+    const int n = (int)std::min<int64_t>(bs, L - p0);
+    const int64_t blk = table[p0 / bs];
+    const float* kb = kp + (blk * bs * d.Hkv + kh) * d.D;
+    const float* vb = vp + (blk * bs * d.Hkv + kh) * d.D;
+    for (int64_t g = 0; g < G; g++) {
+      float* s = &sc.s[g * bs];
+      const float* qg = &sc.qs[g * D];
+      float mx = sc.m[g];
+      for (int j = 0; j < n; j++) {
+        s[j] = pa_dot<V>(qg, kb + j * row, D);
+        mx = s[j] > mx ? s[j] : mx;
+      }
+      float alpha = std::exp(sc.m[g] - mx), sum = 0.f;
+      int j = 0;
+      constexpr int W = VT<V>::W;
+      V vs{};
+      for (; j + W <= n; j += W) {
+        V e = vexp<V>(vload<V>(s + j) - mx);
+        vstore(s + j, e);
+        vs += e;
+      }
+      sum = vsum(vs);
+      for (; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+      sc.l[g] = sc.l[g] * alpha + sum;
+      sc.m[g] = mx;
+      pa_acc<V>(&sc.acc[g * D], alpha, s, n, vb, row, D);
+    }
+  }
+  for (int64_t g = 0; g < G; g++) {
+    float* o = out + (t * d.Hq + kh * G + g) * d.D;
+    float inv = sc.l[g] > 0.f ? 1.f / sc.l[g] : 0.f;
+    for (int x = 0; x < D; x++) o[x] = sc.acc[g * D + x] * inv;
+  }
+}
+
+HCX_TARGET_512 void pa_512(const PDims& d, const float* q, const float* k, const float* v, float* o, const int32_t* tb,
+                           const int32_t* st, const int32_t* cx, int64_t t, Scratch& sc) { pa_task<v16f>(d, q, k, v, o, tb, st, cx, t, sc); }
+HCX_TARGET_256 void pa_256(const PDims& d, const float* q, const float* k, const float* v, float* o, const int32_t* tb,
+                           const int32_t* st, const int32_t* cx, int64_t t, Scratch& sc) { pa_task<v8f>(d, q, k, v, o, tb, st, cx, t, sc); }
+HCX_TARGET_256 void pa_256h(const PDims& d, const float* q, const float* k, const float* v, float* o, const int32_t* tb,
+                            const int32_t* st, const int32_t* cx, int64_t t, Scratch& sc) { pa_task<v4f>(d, q, k, v, o, tb, st, cx, t, sc); }
+
+// pagedAttention(q, kPool, vPool, out, blockTables, tableStart, ctxLen, N, Hq, Hkv, D, blockSize, scale)
+napi_value PagedAttention(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nq = 0, nk = 0, nv = 0, no = 0, ntab = 0, nst = 0, ncx = 0;
+  const float* q = a.arr<float>(0, &nq);
+  const float* kp = a.arr<float>(1, &nk);
+  const float* vp = a.arr<float>(2, &nv);
+  float* out = a.arr<float>(3, &no);
+  const int32_t* tables = a.arr<int32_t>(4, &ntab);
+  const int32_t* start = a.arr<int32_t>(5, &nst);
+  const int32_t* ctx = a.arr<int32_t>(6, &ncx);
+  PDims d;
+  d.N = a.i64(7); d.Hq = a.i64(8); d.Hkv = a.i64(9); d.D = a.i64(10); d.bs = a.i64(11); d.scale = (float)a.num(12);
+  if (a.failed) return nullptr;
+  if (d.N < 0 || d.Hkv <= 0 || d.Hq % d.Hkv || d.D <= 0 || d.bs <= 0) { a.fail("pagedAttention: bad dimensions"); return nullptr; }
+  if (nq < (size_t)(d.N * d.Hq * d.D) || no < nq || nst < (size_t)d.N || ncx < (size_t)d.N || nk != nv ||
+      nk % (size_t)(d.bs * d.Hkv * d.D)) {
+    a.fail("pagedAttention: buffer sizes do not match the dimensions");
+    return nullptr;
+  }
+  const int64_t numBlocks = (int64_t)(nk / (size_t)(d.bs * d.Hkv * d.D));
+  // Validate every table entry a token reads, so a bad table throws instead of reading out of bounds.
+  for (int64_t t = 0; t < d.N; t++) {
+    int64_t L = ctx[t], nb = (L + d.bs - 1) / d.bs;
+    if (L < 1 || start[t] < 0 || (size_t)(start[t] + nb) > ntab) { a.fail("pagedAttention: context length or table start out of range"); return nullptr; }
+    for (int64_t b = 0; b < nb; b++) {
+      int32_t blk = tables[start[t] + b];
+      if (blk < 0 || blk >= numBlocks) { a.fail("pagedAttention: block id outside the pool"); return nullptr; }
+    }
+  }
+  const int64_t tasks = d.N * d.Hkv, G = d.Hq / d.Hkv;
+  const Isa is = isa();
+  // Work per task grows with its context; interleaving tasks across threads balances long and short ones.
+  const int nt = (int)std::max<int64_t>(1, std::min<int64_t>(num_threads(), tasks));
+  auto body = [&](int th, int nth) {
+    Scratch sc;
+    sc.size(G, d.D, d.bs);
+    for (int64_t t = th; t < tasks; t += nth) {
+      if (is == Isa::Avx512 && d.D >= 16) pa_512(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      else if (is != Isa::Portable && d.D >= 8) pa_256(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      else if (is != Isa::Portable) pa_256h(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      else pa_task<v4f>(d, q, kp, vp, out, tables, start, ctx, t, sc);
+    }
+  };
+  if (nt <= 1 || tasks < 4) body(0, 1);
+  else parallel_run(nt, body);
+  return undef(env);
+}
+
+// pagedKvWrite(k, v, kPool, vPool, slots, N, rowSize): row t of k and v ([N, rowSize]) goes to slot
+// slots[t] of the pools ([numSlots, rowSize], numSlots = numBlocks * blockSize).
+napi_value PagedKvWrite(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nk = 0, nv = 0, npk = 0, npv = 0, ns = 0;
+  const float* k = a.arr<float>(0, &nk);
+  const float* v = a.arr<float>(1, &nv);
+  float* kp = a.arr<float>(2, &npk);
+  float* vp = a.arr<float>(3, &npv);
+  const int32_t* slots = a.arr<int32_t>(4, &ns);
+  int64_t N = a.i64(5), row = a.i64(6);
+  if (a.failed) return nullptr;
+  if (row <= 0 || N < 0 || ns < (size_t)N || nk < (size_t)(N * row) || nv < (size_t)(N * row) || npk != npv) {
+    a.fail("pagedKvWrite: buffer sizes do not match");
+    return nullptr;
+  }
+  const int64_t numSlots = (int64_t)(npk / (size_t)row);
+  for (int64_t t = 0; t < N; t++)
+    if (slots[t] < 0 || slots[t] >= numSlots) { a.fail("pagedKvWrite: slot outside the pool"); return nullptr; }
+  for (int64_t t = 0; t < N; t++) {
+    std::memcpy(kp + slots[t] * row, k + t * row, row * sizeof(float));
+    std::memcpy(vp + slots[t] * row, v + t * row, row * sizeof(float));
+  }
+  return undef(env);
+}
+
+}  // namespace
+
+void register_paged_attention(napi_env env, napi_value exports) {
+  define(env, exports, "pagedAttention", PagedAttention);
+  define(env, exports, "pagedKvWrite", PagedKvWrite);
+}
+
+}  // namespace hcx

@@ -1,0 +1,288 @@
+// The continuous-batching inference engine. Every step: the scheduler picks sequences and token counts,
+// one packed forward pass runs them all over the paged KV cache, each sequence that finished its
+// prompt samples a token with its own parameters, and finished or cancelled sequences leave, freeing
+// their blocks. Requests join and leave between any two steps; the loop yields to the event loop after
+// each step so the server keeps accepting and streaming while the model runs.
+import type { Transformer } from '../model/transformer.js';
+import { sampleToken, validateSampling } from '../model/sampling.js';
+import { BlockManager } from './block_manager.js';
+import { KVPool, planBlocks } from './kv_pool.js';
+import { logSumExp, tokenLogprob } from './logprobs.js';
+import { EngineMetrics } from './engine_metrics.js';
+import { PagedModel, type StepBatch } from './paged_forward.js';
+import { Scheduler, type ScheduledSeq } from './scheduler.js';
+import { RequestHandle } from './request_handle.js';
+import { Sequence, type FinishReason, type RequestParams, type StreamDelta, type TokenLogprob } from './sequence.js';
+import type { Decode } from './text_stream.js';
+
+export interface EngineOptions {
+  /** Tokens per KV block (default 16). */
+  blockSize?: number;
+  /** KV blocks; default from kvMemoryBytes. */
+  numBlocks?: number;
+  /** Byte budget of the KV cache (default 512 MiB, capped by maxRunning full-length sequences). */
+  kvMemoryBytes?: number;
+  /** Tokens per step (default 512). */
+  maxTokensPerStep?: number;
+  /** Running sequences at most (default 256). */
+  maxRunning?: number;
+  /** Reuse KV blocks of shared prompt prefixes (default true). */
+  prefixCaching?: boolean;
+  /** Token ids -> text, for stop strings and streamed text. */
+  decode?: Decode;
+  /** Run steps on the event loop as soon as there is work (default true); false: the caller calls step(). */
+  autoRun?: boolean;
+}
+
+export interface StepInfo {
+  sequences: number;
+  tokens: number;
+  prefillTokens: number;
+  decodeTokens: number;
+  preempted: number;
+  ms: number;
+}
+
+const now = (): number => performance.now();
+
+export class Engine {
+  readonly pool: KVPool;
+  readonly blocks: BlockManager;
+  readonly scheduler: Scheduler;
+  readonly paged: PagedModel;
+  readonly metrics: EngineMetrics;
+  private readonly live = new Map<number, { seq: Sequence; handle: RequestHandle }>();
+  private nextId = 1;
+  private loopScheduled = false;
+  private inStep = false;
+  private closed = false;
+  private readonly decode: Decode | null;
+  private readonly autoRun: boolean;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(readonly model: Transformer, readonly opts: EngineOptions = {}) {
+    const c = model.config;
+    const maxRunning = opts.maxRunning ?? 256;
+    const size = planBlocks(c, { blockSize: opts.blockSize, numBlocks: opts.numBlocks, memoryBytes: opts.kvMemoryBytes, maxRunning });
+    this.pool = new KVPool(c, size.numBlocks, size.blockSize);
+    this.blocks = new BlockManager(size.numBlocks, size.blockSize, opts.prefixCaching ?? true);
+    this.scheduler = new Scheduler(this.blocks, { maxTokensPerStep: opts.maxTokensPerStep ?? 512, maxRunning });
+    this.paged = new PagedModel(model, this.pool);
+    this.decode = opts.decode ?? null;
+    this.autoRun = opts.autoRun ?? true;
+    this.metrics = new EngineMetrics(this);
+  }
+
+  get config() {
+    return this.model.config;
+  }
+
+  get numWaiting(): number {
+    return this.scheduler.waiting.length;
+  }
+
+  get numRunning(): number {
+    return this.scheduler.running.length;
+  }
+
+  get hasWork(): boolean {
+    return this.scheduler.hasWork;
+  }
+
+  /** Queues a request; tokens stream to `onDelta` (or the handle's async iterator) as they are produced. */
+  submit(prompt: readonly number[], params: RequestParams = {}, onDelta?: (d: StreamDelta) => void): RequestHandle {
+    if (this.closed) throw new Error('engine: shutting down, not accepting requests');
+    const c = this.config;
+    validateSampling(params);
+    if (prompt.length === 0) throw new Error('engine: empty prompt');
+    if (prompt.length > c.maxSeqLen) throw new Error(`engine: prompt of ${prompt.length} tokens exceeds the context of ${c.maxSeqLen}`);
+    for (const id of prompt) if (!(Number.isInteger(id) && id >= 0 && id < c.vocabSize)) throw new Error(`engine: token id ${id} outside the vocabulary (0..${c.vocabSize - 1})`);
+    for (const [k, v] of [['logprobs', params.logprobs], ['promptLogprobs', params.promptLogprobs]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 20)) throw new Error(`engine: ${k} must be an integer in 0..20, got ${v}`);
+    }
+    if (params.maxTokens !== undefined && !(Number.isInteger(params.maxTokens) && params.maxTokens >= 0)) throw new Error(`engine: maxTokens must be a non-negative integer, got ${params.maxTokens}`);
+    const id = this.nextId++;
+    const seq = new Sequence(id, prompt, params, c.maxSeqLen, this.decode, now());
+    const handle = new RequestHandle(id, () => this.cancel(id), onDelta);
+    this.live.set(id, { seq, handle });
+    this.metrics.onArrival(seq);
+    if (seq.maxTokens === 0 && !seq.wantsPromptLogprobs) {
+      this.finish(seq, 'length');
+      return handle;
+    }
+    this.scheduler.add(seq);
+    this.kick();
+    return handle;
+  }
+
+  /** Stops a request (a client went away): its blocks are freed at once. */
+  cancel(id: number): void {
+    const e = this.live.get(id);
+    if (!e || e.seq.status === 'finished') return;
+    this.finish(e.seq, 'abort');
+  }
+
+  /** Runs one iteration; returns what it did (sequences 0 when idle). */
+  step(): StepInfo {
+    const t0 = now();
+    this.inStep = true;
+    let out: ReturnType<Scheduler['schedule']>;
+    try {
+      out = this.scheduler.schedule();
+    } finally {
+      this.inStep = false;
+    }
+    const entries = out.entries;
+    const info: StepInfo = { sequences: entries.length, tokens: 0, prefillTokens: 0, decodeTokens: 0, preempted: out.preempted.length, ms: 0 };
+    if (entries.length === 0) {
+      if (this.scheduler.running.length === 0 && this.scheduler.waiting.length > 0) {
+        // Cannot happen with a pool sized for one full sequence; fail loudly rather than spin.
+        for (const s of [...this.scheduler.waiting]) this.finish(s, 'error', 'KV cache too small for this request');
+      }
+      return info;
+    }
+    const { batch, rowsOf } = this.buildBatch(entries);
+    let logits: Float32Array;
+    this.inStep = true;
+    try {
+      logits = this.paged.forward(batch);
+    } catch (e) {
+      this.inStep = false;
+      for (const en of entries) this.finish(en.seq, 'error', (e as Error).message);
+      return info;
+    }
+    const V = this.config.vocabSize;
+    const t1 = now();
+    try {
+      for (const [i, en] of entries.entries()) {
+        const seq = en.seq;
+        if (seq.status !== 'running') continue; // cancelled by a callback earlier in this loop
+        info.tokens += en.n;
+        if (en.n === 1 && en.start === seq.tokens.length - 1 && seq.output.length > 0) info.decodeTokens++;
+        else info.prefillTokens += en.n;
+        this.scheduler.commit(en);
+        const rows = rowsOf[i];
+        // Prompt log-probabilities: row r (position p) predicts prompt token p + 1.
+        for (const [p, r] of rows.prompt) {
+          const row = logits.subarray(r * V, (r + 1) * V);
+          seq.promptLogprobs[p + 1] = tokenLogprob(row, seq.tokens[p + 1], seq.params.promptLogprobs ?? 0);
+        }
+        if (seq.remaining > 0) continue; // a prefill chunk that did not reach the end
+        if (seq.output.length >= seq.maxTokens) { this.finish(seq, 'length'); continue; }
+        this.sample(seq, logits.subarray(rows.sample * V, (rows.sample + 1) * V), t1);
+      }
+    } finally {
+      this.inStep = false;
+    }
+    info.ms = now() - t0;
+    this.metrics.onStep(info);
+    return info;
+  }
+
+  private buildBatch(entries: ScheduledSeq[]): { batch: StepBatch; rowsOf: { prompt: [number, number][]; sample: number }[] } {
+    const bs = this.blocks.blockSize;
+    const N = entries.reduce((a, e) => a + e.n, 0);
+    const tokens = new Int32Array(N), positions = new Int32Array(N), slots = new Int32Array(N);
+    const tableStart = new Int32Array(N), ctxLen = new Int32Array(N);
+    const tables: number[] = [];
+    const logitRows: number[] = [];
+    const rowsOf: { prompt: [number, number][]; sample: number }[] = [];
+    let t = 0;
+    for (const e of entries) {
+      const seq = e.seq, start = tables.length;
+      tables.push(...seq.blockTable);
+      const rows: { prompt: [number, number][]; sample: number } = { prompt: [], sample: -1 };
+      for (let p = e.start; p < e.start + e.n; p++, t++) {
+        tokens[t] = seq.tokens[p];
+        positions[t] = p;
+        slots[t] = seq.blockTable[Math.floor(p / bs)] * bs + (p % bs);
+        tableStart[t] = start;
+        ctxLen[t] = p + 1;
+        if (seq.wantsPromptLogprobs && p + 1 < seq.promptLength) { rows.prompt.push([p, logitRows.length]); logitRows.push(t); }
+      }
+      if (e.start + e.n === seq.tokens.length) { rows.sample = logitRows.length; logitRows.push(t - 1); }
+      rowsOf.push(rows);
+    }
+    return { batch: { tokens, positions, slots, blockTables: Int32Array.from(tables), tableStart, ctxLen, logitRows: Int32Array.from(logitRows) }, rowsOf };
+  }
+
+  private sample(seq: Sequence, row: Float32Array, t: number): void {
+    const p = seq.params;
+    const lse = p.logprobs !== undefined ? logSumExp(row) : 0;
+    const tok = sampleToken(row.slice(), seq.tokens, p, seq.rng);
+    const lp: TokenLogprob = p.logprobs !== undefined ? tokenLogprob(row, tok, p.logprobs, lse) : { token: tok, logprob: NaN };
+    this.metrics.onToken(seq, t);
+    if (seq.firstTokenMs === undefined) seq.firstTokenMs = t;
+    seq.lastTokenMs = t;
+    if (seq.stopTokens.has(tok)) { this.finish(seq, 'stop'); return; }
+    seq.output.push(tok);
+    seq.tokens.push(tok);
+    if (p.logprobs !== undefined) seq.logprobs.push(lp);
+    const text = seq.text ? seq.text.update(seq.output) : '';
+    const delta: StreamDelta = { text, tokens: [lp] };
+    let reason: FinishReason | null = null;
+    if (seq.text?.stoppedText !== null && seq.text?.stoppedText !== undefined) reason = 'stop';
+    else if (seq.output.length >= seq.maxTokens || seq.tokens.length >= this.config.maxSeqLen) reason = 'length';
+    this.live.get(seq.id)?.handle.push(delta);
+    if (reason) this.finish(seq, reason);
+  }
+
+  private finish(seq: Sequence, reason: FinishReason, error?: string): void {
+    if (seq.status === 'finished') return;
+    this.scheduler.remove(seq);
+    seq.status = 'finished';
+    seq.finishReason = reason;
+    seq.finishMs = now();
+    if (error) seq.error = error;
+    const rest = reason !== 'abort' && reason !== 'error' && seq.text ? seq.text.finish() : '';
+    const e = this.live.get(seq.id);
+    this.live.delete(seq.id);
+    this.metrics.onFinish(seq);
+    e?.handle.push({ text: rest, tokens: [], finishReason: reason });
+    e?.handle.resolve(seq.result());
+    if (!this.scheduler.hasWork) this.notifyIdle();
+  }
+
+  private kick(): void {
+    if (!this.autoRun || this.loopScheduled) return;
+    this.loopScheduled = true;
+    setImmediate(() => this.loop());
+  }
+
+  private loop(): void {
+    this.loopScheduled = false;
+    if (!this.scheduler.hasWork) return;
+    this.step();
+    if (this.scheduler.hasWork) this.kick();
+  }
+
+  /** Resolves when no request is waiting or running. */
+  idle(): Promise<void> {
+    if (!this.scheduler.hasWork) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private notifyIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  /**
+   * Stops accepting requests, lets in-flight ones finish for up to `drainMs` (default 0), then cancels
+   * the rest.
+   */
+  async shutdown(drainMs = 0): Promise<void> {
+    this.closed = true;
+    if (drainMs > 0 && this.scheduler.hasWork) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.idle(), new Promise<void>((r) => { timer = setTimeout(r, drainMs); })]);
+      clearTimeout(timer);
+    }
+    for (const { seq } of [...this.live.values()]) this.finish(seq, 'abort');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,54 @@
+// The paged KV cache's memory: per layer one key and one value pool of [numBlocks, blockSize, kvHeads,
+// headDim] floats. Only kvHeads (not query heads) are stored, so grouped-query attention shrinks the
+// cache by nHeads / nKvHeads. Sizing turns a byte budget into a block count.
+import type { ModelConfig } from '../model/config.js';
+
+export interface KVPoolSize {
+  numBlocks: number;
+  blockSize: number;
+}
+
+/** Bytes of keys and values one token occupies across all layers. */
+export function kvBytesPerToken(c: ModelConfig): number {
+  return 2 * c.nLayers * c.nKvHeads * (c.dModel / c.nHeads) * 4;
+}
+
+/**
+ * Blocks for a byte budget, at least enough for one sequence of maxSeqLen (so a lone request can always
+ * run to its end) and at most what maxRunning full-length sequences could use.
+ */
+export function planBlocks(c: ModelConfig, opts: { blockSize?: number; memoryBytes?: number; maxRunning?: number; numBlocks?: number } = {}): KVPoolSize {
+  const blockSize = opts.blockSize ?? 16;
+  if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new Error(`blockSize must be a positive integer, got ${blockSize}`);
+  const perSeq = Math.ceil(c.maxSeqLen / blockSize);
+  if (opts.numBlocks !== undefined) {
+    if (!(Number.isInteger(opts.numBlocks) && opts.numBlocks >= perSeq)) {
+      throw new Error(`numBlocks must be an integer >= ${perSeq} (one sequence of maxSeqLen ${c.maxSeqLen} in blocks of ${blockSize}), got ${opts.numBlocks}`);
+    }
+    return { numBlocks: opts.numBlocks, blockSize };
+  }
+  const budget = opts.memoryBytes ?? 512 * 2 ** 20;
+  const byBudget = Math.floor(budget / (kvBytesPerToken(c) * blockSize));
+  const byRunning = perSeq * (opts.maxRunning ?? 256);
+  return { numBlocks: Math.max(perSeq, Math.min(byBudget, byRunning)), blockSize };
+}
+
+export class KVPool {
+  readonly k: Float32Array[] = [];
+  readonly v: Float32Array[] = [];
+  /** Floats of one token's keys (or values) in one layer: kvHeads * headDim. */
+  readonly row: number;
+
+  constructor(readonly config: ModelConfig, readonly numBlocks: number, readonly blockSize: number) {
+    this.row = config.nKvHeads * (config.dModel / config.nHeads);
+    const n = numBlocks * blockSize * this.row;
+    for (let l = 0; l < config.nLayers; l++) {
+      this.k.push(new Float32Array(n));
+      this.v.push(new Float32Array(n));
+    }
+  }
+
+  get bytes(): number {
+    return 2 * this.config.nLayers * this.numBlocks * this.blockSize * this.row * 4;
+  }
+}
