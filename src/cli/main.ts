@@ -9,6 +9,8 @@ type Loader = () => Promise<{ command: Command }>;
 
 // name -> lazy loader, so `hcx --help` does not load the engine or any other heavy module.
 const commands: Record<string, Loader> = {
+  demo: () => import('./commands/demo.js'),
+  generate: () => import('./commands/generate.js'),
   pretrain: () => import('./commands/pretrain.js'),
   bench: () => import('./commands/bench.js'),
   data: () => import('./commands/data.js'),
