@@ -43,8 +43,11 @@ thread_local Scratch tl_x, tl_pa, tl_pb;
 inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 constexpr int BMR = 14, BNR = 32;
-constexpr int64_t BKCP = 192;      // k pairs per K block of the packed path
-constexpr int64_t SKINNY_M = 40;
+constexpr int64_t BKCP = 512;  // k pairs per K block of the packed path (larger blocks: fewer passes over C)
+// Rows up to which the skinny kernels run instead of the packed GEMM, for W stored [N,K] (dot) and [K,N] (rows).
+static const int64_t SKINNY_M_DOT = 40;
+static const int64_t SKINNY_M_ROWS = 6;
+inline bool use_packed(const struct Problem& pr);
 
 // ---------------------------------------------------------------------------------------------
 // Conversions.
@@ -250,6 +253,8 @@ struct Problem {
   float* C;
   int64_t ldc;
 };
+
+inline bool use_packed(const Problem& pr) { return pr.M > (pr.tW ? SKINNY_M_DOT : SKINNY_M_ROWS); }
 
 inline void kblocks(int64_t K, int64_t* P, int64_t* KCP) {
   *P = cdiv(K, 2);
@@ -480,7 +485,7 @@ inline uint32_t w_pair(const Problem& pr, int64_t p, int64_t j) {
 void portable_rows(const Problem& pr, int64_t n0, int64_t n1) {
   int64_t P, KCP;
   kblocks(pr.K, &P, &KCP);
-  bool packed = pr.M > SKINNY_M;
+  bool packed = use_packed(pr);
   for (int64_t i = 0; i < pr.M; i++) {
     const uint32_t* x = reinterpret_cast<const uint32_t*>(pr.X + i * pr.ldx);
     for (int64_t j = n0; j < n1; j++) {
@@ -518,7 +523,7 @@ void run_problem(const Problem& pr, int nt) {
   bool avx = isa() == Isa::Avx512, hw = use_bf16_dot() && !g_no_bf16_dot;
   double flops = 2.0 * pr.M * pr.N * pr.K;
   if (flops < (1 << 19)) nt = 1;
-  if (avx && pr.M > SKINNY_M) {
+  if (avx && use_packed(pr)) {
     if (hw) packed_avx512<DotHw>(pr, nt);
     else packed_avx512<DotEmu>(pr, nt);
     return;
