@@ -46,45 +46,55 @@ export function optimalBands(threshold: number, numPerm: number): { bands: numbe
   return best;
 }
 
-/** Hashes of the document's shingles, written into out (grown as needed); returns how many. */
-function shingles(text: string, k: number, byChar: boolean, out: { buf: Uint32Array }): number {
+// character classes: 0 = separator, else the (lowercased) code unit; letters/digits of any script count
+const CLS = new Uint16Array(65536);
+for (let c = 0; c < 65536; c++) {
+  if (c < 128) CLS[c] = (c >= 48 && c <= 57) || (c >= 97 && c <= 122) ? c : c >= 65 && c <= 90 ? c + 32 : 0;
+  else CLS[c] = c < 0xc0 || c === 0xd7 || c === 0xf7 || (c >= 0x2000 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x303f) || (c >= 0xff00 && c <= 0xff20) ? 0 : c;
+}
+
+interface Scratch { buf: Uint32Array; exactHi: number; exactLo: number }
+
+/**
+ * One pass over the text: the exact-dedup hash (of its letters and digits, lowercased, nothing else)
+ * and the hashes of its shingles (k consecutive words, or k characters for Chinese/Japanese) into
+ * out.buf. Returns the number of shingles.
+ */
+function shingles(text: string, k: number, byChar: boolean, out: Scratch): number {
   let n = 0;
-  const push = (h: number): void => {
-    if (n === out.buf.length) { const b = new Uint32Array(n * 2); b.set(out.buf); out.buf = b; }
-    out.buf[n++] = h;
-  };
+  let buf = out.buf;
   const ring = new Uint32Array(k);
   let seen = 0;
-  const emit = (wordHash: number): void => {
-    ring[seen % k] = wordHash;
+  let a = 0x811c9dc5 | 0, b = 0x5bd1e995 | 0;
+  let h = 0x811c9dc5 | 0, len = 0;
+  const L = text.length;
+  for (let i = 0; i <= L; i++) {
+    const c = i < L ? CLS[text.charCodeAt(i)] : 0;
+    let word = -1;
+    if (c !== 0) {
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b + c, 0x5bd1e995) ^ (b >>> 13);
+      if (byChar) word = Math.imul(c, 0x9e3779b1) ^ (c >>> 3);
+      else { h = Math.imul(h ^ c, 0x01000193); len++; }
+    } else if (!byChar && len) { word = h; h = 0x811c9dc5 | 0; len = 0; }
+    if (word === -1) continue;
+    ring[seen % k] = word;
     seen++;
     if (seen >= k) {
-      let h = 0x12345;
-      for (let j = seen - k; j < seen; j++) h = combine(h, ring[j % k]);
-      push(h);
-    }
-  };
-  if (byChar) {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c > 32 && c !== 0x3000) emit(fmix32(c));
-    }
-  } else {
-    // words: lowercase letters and digits; punctuation and whitespace separate and are ignored
-    let h = 0x811c9dc5 | 0, len = 0;
-    for (let i = 0; i <= text.length; i++) {
-      const c = i < text.length ? text.charCodeAt(i) : 32;
-      const alnum = (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 0xc0 && !(c >= 0x2000 && c <= 0x2bff) && !(c >= 0x3000 && c <= 0x303f) && !(c >= 0xff00 && c <= 0xff20));
-      if (alnum) { h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193); len++; }
-      else if (len) { emit(h >>> 0); h = 0x811c9dc5 | 0; len = 0; }
+      let sh = 0x12345;
+      for (let j = seen - k; j < seen; j++) sh = Math.imul(sh ^ ring[j % k], 0x01000193) + j - seen;
+      if (n === buf.length) { const nb = new Uint32Array(n * 2); nb.set(buf); buf = out.buf = nb; }
+      buf[n++] = sh;
     }
   }
   // shorter than one shingle: the whole (normalised) document is its only shingle
   if (n === 0 && seen > 0) {
-    let h = 0x6789;
-    for (let j = 0; j < seen; j++) h = combine(h, ring[j % k]);
-    push(h);
+    let sh = 0x6789;
+    for (let j = 0; j < seen; j++) sh = Math.imul(sh ^ ring[j % k], 0x01000193);
+    buf[n++] = sh;
   }
+  out.exactHi = fmix32(a >>> 0);
+  out.exactLo = fmix32(b >>> 0);
   return n;
 }
 
@@ -92,7 +102,7 @@ export class MinHasher {
   readonly numPerm: number;
   private readonly binShift: number;
   private readonly valMask: number;
-  private scratch = { buf: new Uint32Array(4096) };
+  private scratch: Scratch = { buf: new Uint32Array(4096), exactHi: 0, exactLo: 0 };
   private filled: Uint8Array;
 
   constructor(numPerm: number, readonly shingle = 5) {
@@ -105,9 +115,20 @@ export class MinHasher {
 
   /** One-permutation MinHash signature with densification; empty documents get an all-max signature. */
   signature(text: string, lang: Lang = 'en'): Uint32Array {
+    return this.fromShingles(this.prepare(text, lang));
+  }
+
+  /** Hashes text's shingles (and its exact hash, see lastExact) into scratch; returns the count. */
+  prepare(text: string, lang: Lang): number {
+    return shingles(text, this.shingle, lang === 'ja' || lang === 'zh', this.scratch);
+  }
+
+  get lastExact(): [number, number] { return [this.scratch.exactHi, this.scratch.exactLo]; }
+
+  /** Signature of the shingles prepare() left in scratch. */
+  fromShingles(n: number): Uint32Array {
     const K = this.numPerm;
     const sig = new Uint32Array(K).fill(0xffffffff);
-    const n = shingles(text, this.shingle, lang === 'ja' || lang === 'zh', this.scratch);
     const buf = this.scratch.buf;
     for (let i = 0; i < n; i++) {
       const h = fmix32(buf[i]);
@@ -163,12 +184,13 @@ export class Deduplicator {
   /** Checks a document and, if it is new, remembers it. Returns the kind of duplicate, or undefined. */
   add(text: string, lang: Lang = 'en'): DupKind | undefined {
     this.seen++;
+    const n = this.hasher.prepare(text, lang);
     if (this.opts.exact) {
-      const [hi, lo] = exactHash(text);
+      const [hi, lo] = this.hasher.lastExact;
       if (!this.exactSet.add(hi, lo)) { this.exactDups++; return 'exact'; }
     }
     if (this.opts.near) {
-      const sig = this.hasher.signature(text, lang);
+      const sig = this.hasher.fromShingles(n);
       if (sig[0] === 0xffffffff) return undefined; // no words at all
       const keys = new Uint32Array(this.bands * 2);
       let dup = false;
@@ -188,15 +210,9 @@ export class Deduplicator {
   }
 }
 
-/** 64-bit hash (two 32-bit halves) of text lowercased with whitespace and punctuation removed. */
+const exactScratch: Scratch = { buf: new Uint32Array(256), exactHi: 0, exactLo: 0 };
+/** 64-bit hash (two 32-bit halves) of the text's letters and digits, lowercased; the exact-dedup key. */
 export function exactHash(text: string): [number, number] {
-  let a = 0x811c9dc5 | 0, b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c <= 32 || c === 0x3000 || c === 0xa0 || (c < 128 && !((c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90)))) continue;
-    if (c >= 65 && c <= 90) c += 32;
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
-  }
-  return [fmix32(a >>> 0), fmix32(b >>> 0)];
+  shingles(text, 5, false, exactScratch);
+  return [exactScratch.exactHi, exactScratch.exactLo];
 }

@@ -2,7 +2,7 @@
 // implemented in datatrove's gopher filters); code gets the StarCoder-style shape rules; Korean adds a
 // Hangul-share rule. Every drop names one reason so the report can count them.
 import { countScripts, type ScriptCounts } from './detect.js';
-import { fnv1a, combine, HashCounter } from './hashing.js';
+import { fnv1a, HashCounter } from './hashing.js';
 import type { Category, Lang } from './types.js';
 
 export interface FilterThresholds {
@@ -84,7 +84,7 @@ export class QualityFilter {
   }
 
   /** Removes boilerplate lines, then applies the category's rules. */
-  check(text: string, category: Category, lang: Lang): FilterResult {
+  check(text: string, category: Category, lang: Lang, scripts?: ScriptCounts): FilterResult {
     const t = this.t;
     if (LOREM.test(text.slice(0, 10_000))) return { keep: false, reason: 'lorem_ipsum', boilerplateLines: 0 };
     let lines = text.split('\n');
@@ -98,10 +98,11 @@ export class QualityFilter {
         if (boiler / lines.length > t.maxBoilerplateLines) return { keep: false, reason: 'boilerplate', boilerplateLines: boiler };
         lines = kept;
         text = kept.join('\n');
+        scripts = undefined;
       }
     }
     if (text.length < t.minChars) return { keep: false, reason: 'too_short', boilerplateLines: boiler };
-    const reason = category === 'code' ? this.codeRules(text, lines) : this.proseRules(text, lines, lang);
+    const reason = category === 'code' ? this.codeRules(text, lines) : this.proseRules(text, lines, lang, scripts && scripts.total === text.length ? scripts : countScripts(text));
     return reason ? { keep: false, reason, boilerplateLines: boiler } : { keep: true, text, boilerplateLines: boiler };
   }
 
@@ -118,9 +119,8 @@ export class QualityFilter {
     return undefined;
   }
 
-  private proseRules(text: string, lines: string[], lang: Lang): DropReason | undefined {
+  private proseRules(text: string, lines: string[], lang: Lang, sc: ScriptCounts): DropReason | undefined {
     const t = this.t;
-    const sc: ScriptCounts = countScripts(text);
     const letters = sc.hangul + sc.kana + sc.han + sc.latin + sc.otherLetter;
     if (lang === 'ko' && letters > 0 && sc.hangul / letters < t.minHangulRatio) return 'hangul_ratio';
     const nonSpace = sc.total - sc.space;
@@ -229,17 +229,15 @@ export class QualityFilter {
       const m = n - k + 1;
       if (m <= 0) break;
       // g[i] becomes the hash of words i..i+k-1, extended by one word per round
-      for (let i = 0; i < m; i++) g[i] = combine(g[i], wh[i + k - 1]);
+      for (let i = 0; i < m; i++) g[i] = Math.imul(g[i] ^ wh[i + k - 1], 0x01000193) + k;
       c.reset();
       if (k <= 4) {
-        for (let i = 0; i < m; i++) c.add(g[i]);
-        const top = c.top();
-        if (top && top.count > 1) {
-          let i0 = 0;
-          while (g[i0] !== top.key) i0++;
+        let best = 1, i0 = -1;
+        for (let i = 0; i < m; i++) { const n = c.add(g[i]); if (n > best) { best = n; i0 = i; } }
+        if (i0 >= 0) {
           let len = 0;
           for (let j = 0; j < k; j++) len += wl[i0 + j];
-          if ((len * top.count) / totalChars > t.maxTopNgramCharFrac[k - 2]) return `top_${k}gram`;
+          if ((len * best) / totalChars > t.maxTopNgramCharFrac[k - 2]) return `top_${k}gram`;
         }
       } else {
         // datatrove's find_all_duplicate: scan, and on a repeat count its characters and jump past it

@@ -43,7 +43,11 @@ export class HashCounter {
     this.counts = new Int32Array(capacityPow2);
     this.stamps = new Uint32Array(capacityPow2);
     this.mask = capacityPow2 - 1;
+    this.shift = 32 - Math.log2(capacityPow2);
   }
+
+  // Fibonacci hashing: slot = top bits of key * golden ratio (cheap, and spreads sequential keys)
+  private shift: number;
 
   reset(): void {
     this.size = 0;
@@ -54,7 +58,7 @@ export class HashCounter {
   add(key: number): number {
     if ((this.size + 1) * 2 > this.keys.length) this.grow();
     key |= 0;
-    let i = fmix32(key) & this.mask;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
     for (;;) {
       if (this.stamps[i] !== this.gen) {
         this.stamps[i] = this.gen; this.keys[i] = key; this.counts[i] = 1; this.size++;
@@ -67,7 +71,7 @@ export class HashCounter {
 
   get(key: number): number {
     key |= 0;
-    let i = fmix32(key) & this.mask;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
     for (;;) {
       if (this.stamps[i] !== this.gen) return 0;
       if (this.keys[i] === key) return this.counts[i];
@@ -88,10 +92,10 @@ export class HashCounter {
     const { keys, counts, stamps, gen } = this;
     const cap = keys.length * 2;
     this.keys = new Int32Array(cap); this.counts = new Int32Array(cap); this.stamps = new Uint32Array(cap);
-    this.mask = cap - 1; this.gen = 1; this.size = 0;
+    this.mask = cap - 1; this.shift = 32 - Math.log2(cap); this.gen = 1; this.size = 0;
     for (let i = 0; i < keys.length; i++) {
       if (stamps[i] !== gen) continue;
-      let j = fmix32(keys[i]) & this.mask;
+      let j = Math.imul(keys[i], 0x9e3779b1) >>> this.shift;
       while (this.stamps[j] === 1) j = (j + 1) & this.mask;
       this.stamps[j] = 1; this.keys[j] = keys[i]; this.counts[j] = counts[i]; this.size++;
     }

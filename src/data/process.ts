@@ -31,7 +31,8 @@ export class DocProcessor {
   process(doc: RawDoc, fixedCategory: Category | 'auto'): KeptDoc | undefined {
     const s = this.stats;
     let text = doc.text;
-    const sc = countScripts(text, 20_000);
+    // one script count serves detection and the filters
+    const sc = countScripts(text);
     let { category, lang } = detectCategory(text, doc.ext, sc);
     if (fixedCategory !== 'auto') {
       category = fixedCategory;
@@ -45,7 +46,7 @@ export class DocProcessor {
     if (!text.trim()) { countDrop(s, category, 'empty'); return undefined; }
 
     if (this.opts.filters.enabled) {
-      const r = this.filter.check(text, category, lang);
+      const r = this.filter.check(text, category, lang, sc);
       s.boilerplateLines += r.boilerplateLines;
       if (!r.keep) { countDrop(s, category, r.reason); return undefined; }
       text = r.text;

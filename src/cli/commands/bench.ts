@@ -3,6 +3,7 @@ import type { Command } from '../main.js';
 // suite name -> lazy loader; each suite module exports run(argv) and prints a table or, with --json, one JSON document.
 const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   gemm: () => import('../../bench/gemm.js'),
+  data: () => import('../../bench/data.js'),
   eval: () => import('../../bench/eval.js'),
   tokenizer: () => import('../../bench/tokenizer.js'),
   attention: () => import('../../bench/attention.js'),
