@@ -1,6 +1,7 @@
 // The evaluation loop: build requests, answer them through the model (cache first), score per sample,
 // aggregate per task and per group. Output types: multiple_choice, generate_until, code, judge, rolling.
 import type { EvalModel, LoglikelihoodResult } from './model.js';
+import { cutAtStop } from './model.js';
 import type { TaskSpec, MetricSpec } from './spec.js';
 import { loadTask, type Instance, type Request } from './task.js';
 import type { PathRoots } from './data.js';
@@ -72,10 +73,11 @@ export async function answerRequests(model: EvalModel, reqs: Request[], cache: R
       let res: Answer[];
       if (kind === 'loglikelihood') res = await model.loglikelihood(part.map((i) => reqs[i] as Extract<Request, { kind: 'loglikelihood' }>));
       else if (kind === 'rolling') res = await model.loglikelihoodRolling(part.map((i) => (reqs[i] as Extract<Request, { kind: 'rolling' }>).text));
-      else res = await model.generateUntil(part.map((i) => {
-        const r = reqs[i] as Extract<Request, { kind: 'generate' }>;
-        return { context: r.chat ? [{ role: 'user' as const, content: r.context }] : r.context, until: r.until, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed };
-      }));
+      else {
+        const gs = part.map((i) => reqs[i] as Extract<Request, { kind: 'generate' }>);
+        const texts = await model.generateUntil(gs.map((r) => ({ context: r.chat ? [{ role: 'user' as const, content: r.context }] : r.context, until: r.until, maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, seed: r.seed })));
+        res = texts.map((t, j) => cutAtStop(t, gs[j].until)); // also when a server ignored `stop`
+      }
       part.forEach((i, j) => { out[i] = res[j]; cache.set(keys[i], res[j]); });
       progress?.tick(part.length);
     }
