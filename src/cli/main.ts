@@ -16,11 +16,12 @@ const commands: Record<string, Loader> = {
   data: () => import('./commands/data.js'),
   eval: () => import('./commands/eval.js'),
   export: () => import('./commands/export.js'),
-  export: () => import('./commands/export.js'),
   info: () => import('./commands/info.js'),
   segmenter: () => import('./commands/segmenter.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
   tokenize: () => import('./commands/tokenize.js'),
+  serve: () => import('./commands/serve.js'),
+  chat: () => import('./commands/chat.js'),
 };
 
 async function help(): Promise<void> {

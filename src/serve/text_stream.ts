@@ -81,27 +81,29 @@ export class TextStream {
 }
 
 /**
- * Per-token text pieces and their character offsets for logprobs: a token whose bytes do not yet end a
- * character gets '' and the character goes to the token that completes it, so the pieces concatenate
- * to the decoded text and offsets index into it.
+ * Per-token text pieces and their character offsets for logprobs. Tokens whose bytes end inside a
+ * character are grouped with the tokens that complete it: the group's text goes to its first token (which
+ * starts at the group's first character) and the rest get '' at the group's end. Pieces concatenate to the
+ * decoded text, offsets never decrease, and a token counts as covering the characters it starts (so a
+ * scorer that keeps tokens ending after a boundary keeps every token of a character that crosses it).
  */
 export function tokenPieces(decode: Decode, ids: readonly number[], startOffset = 0): { pieces: string[]; offsets: number[]; text: string } {
-  const pieces: string[] = [], offsets: number[] = [];
+  const pieces: string[] = new Array<string>(ids.length).fill('');
+  const offsets: number[] = new Array<number>(ids.length).fill(startOffset);
   let text = '', pending = 0;
-  for (let i = 0; i < ids.length; i++) {
-    offsets.push(startOffset + text.length);
-    const t = decode(ids.slice(pending, i + 1));
-    if (t.length > 0 && trailingReplacement(t) === 0) {
-      pieces.push(t);
-      text += t;
-      pending = i + 1;
-    } else pieces.push('');
-  }
-  if (pending < ids.length) {
-    // Bytes that never formed a character: give their replacement text to the last token.
-    const t = decode(ids.slice(pending));
-    pieces[pieces.length - 1] += t;
+  const close = (end: number, t: string) => {
+    pieces[pending] = t;
+    offsets[pending] = startOffset + text.length;
     text += t;
+    for (let j = pending + 1; j < end; j++) offsets[j] = startOffset + text.length;
+    pending = end;
+  };
+  for (let i = 0; i < ids.length; i++) {
+    const t = decode(ids.slice(pending, i + 1));
+    if (t.length === 0 && i === pending) { offsets[i] = startOffset + text.length; pending = i + 1; continue; } // e.g. a skipped special token
+    if (t.length > 0 && trailingReplacement(t) === 0) close(i + 1, t);
   }
+  // Bytes that never formed a character keep their replacement text.
+  if (pending < ids.length) close(ids.length, decode(ids.slice(pending)));
   return { pieces, offsets, text };
 }

@@ -249,6 +249,7 @@ test('text stream holds back partial characters and stop-string prefixes', () =>
   assert.equal(ts.finalText, '안녕');
   const pieces = tokenPieces(decode, bytes.map((_, i) => i));
   assert.equal(pieces.pieces.join(''), '안녕 ab');
-  assert.deepEqual(pieces.offsets.slice(0, 4), [0, 0, 0, 1]);
+  assert.deepEqual(pieces.pieces.slice(0, 4), ['안', '', '', '녕']);
+  assert.deepEqual(pieces.offsets.slice(0, 4), [0, 1, 1, 1]);
   assert.deepEqual(topK(Float32Array.from([1, 5, 3, 5, 0]), 3), [1, 3, 2]);
 });

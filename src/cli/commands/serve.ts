@@ -1,0 +1,51 @@
+import type { Command } from '../main.js';
+import { flagBool, flagNumber, flagString, parseArgs } from '../args.js';
+
+export const command: Command = {
+  summary: 'serve a model: OpenAI-compatible API, continuous batching, web chat at /',
+  usage: [
+    'hcx serve --model DIR|FILE [--tokenizer FILE] [--port 8000] [--host 127.0.0.1] [--api-key KEY]',
+    '          [--name NAME] [--max-body BYTES] [--rate-limit PER_MIN] [--max-queue N] [--drain-ms 10000]',
+    '          [--block-size 16] [--kv-memory-mb 512] [--max-running 256] [--max-batch-tokens 512] [--no-prefix-cache]',
+    'The API key may also come from HCX_API_KEY. Routes: / (chat page), /v1/chat/completions, /v1/completions,',
+    '/v1/infill, /v1/models, /v1/stats, /health, /metrics.',
+  ].join('\n'),
+  async run(argv) {
+    const a = parseArgs(argv);
+    const modelPath = flagString(a, 'model');
+    if (!modelPath) throw new Error('hcx serve: needs --model DIR|FILE');
+    const { loadServedModel } = await import('../../serve/load.js');
+    const { Engine } = await import('../../serve/engine.js');
+    const { startServer } = await import('../../serve/server.js');
+    const served = loadServedModel(modelPath, flagString(a, 'tokenizer'));
+    const tok = served.tok;
+    const engine = new Engine(served.model, {
+      blockSize: flagNumber(a, 'block-size', 16),
+      kvMemoryBytes: flagNumber(a, 'kv-memory-mb', 512) * 2 ** 20,
+      maxRunning: flagNumber(a, 'max-running', 256),
+      maxTokensPerStep: flagNumber(a, 'max-batch-tokens', 512),
+      prefixCaching: !flagBool(a, 'no-prefix-cache'),
+      decode: (ids) => tok.decode(ids, { skipSpecial: true }),
+    });
+    const server = await startServer(engine, tok, {
+      port: flagNumber(a, 'port', 8000), host: flagString(a, 'host', '127.0.0.1'),
+      apiKey: flagString(a, 'api-key') ?? process.env.HCX_API_KEY, modelName: flagString(a, 'name', served.name),
+      maxBodyBytes: flagNumber(a, 'max-body', 1 << 20), rateLimitPerMinute: flagNumber(a, 'rate-limit', 0),
+      maxQueue: flagNumber(a, 'max-queue', 4096),
+    });
+    const c = served.model.config;
+    console.error(`hcx serve: ${server.ctx.modelName} (${(served.model.numParameters / 1e6).toFixed(1)}M parameters, context ${c.maxSeqLen}, ` +
+      `${engine.blocks.numBlocks} KV blocks of ${engine.blocks.blockSize} = ${(engine.pool.bytes / 2 ** 20).toFixed(0)} MiB) at ${server.url}`);
+    const drainMs = flagNumber(a, 'drain-ms', 10_000);
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) { console.error('hcx serve: forced exit'); process.exit(1); }
+      stopping = true;
+      console.error(`hcx serve: ${sig}: finishing in-flight requests (up to ${drainMs} ms), then exiting`);
+      void server.close(drainMs).then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    await new Promise<never>(() => {});
+  },
+};

@@ -1,0 +1,70 @@
+// Finding what to serve: `--model` is a checkpoint directory, a run directory (its latest checkpoint) or a
+// .safetensors file (config from its hcx_config metadata or a config.json beside it); the tokenizer is
+// `--tokenizer` or the first tokenizer.json found in the checkpoint, its run, or beside the file.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { latestCheckpoint, loadModel } from '../model/checkpoint.js';
+import { parseModelConfig } from '../model/config.js';
+import { loadSafetensors, toFloat32 } from '../model/safetensors.js';
+import { Transformer } from '../model/transformer.js';
+import { Tokenizer } from '../tokenizer/index.js';
+
+export interface ServedModel {
+  model: Transformer;
+  tok: Tokenizer;
+  /** Name for /v1/models: the checkpoint's directory (or the file) name. */
+  name: string;
+  modelPath: string;
+  tokenizerPath: string;
+}
+
+function loadSafetensorsModel(file: string): Transformer {
+  const st = loadSafetensors(file);
+  let raw: unknown = st.metadata.hcx_config ? JSON.parse(st.metadata.hcx_config) : undefined;
+  const beside = path.join(path.dirname(file), 'config.json');
+  if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
+  if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
+  const model = new Transformer(parseModelConfig(raw, file));
+  for (const [name, t] of model.params) {
+    const src = st.tensors.get(name);
+    if (!src) throw new Error(`${file}: missing tensor ${name}`);
+    if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`${file}: ${name} has shape [${src.shape}], the config needs [${t.shape}]`);
+    t.data.set(toFloat32(src));
+  }
+  return model;
+}
+
+function findTokenizer(dirs: string[]): string | null {
+  for (const d of dirs) {
+    const p = path.join(d, 'tokenizer.json');
+    if (!existsSync(p)) continue;
+    try {
+      const head = JSON.parse(readFileSync(p, 'utf8')) as { format?: string };
+      if (head.format === 'hcx-tokenizer') return p;
+    } catch { /* not ours: keep looking */ }
+  }
+  return null;
+}
+
+export function loadServedModel(modelPath: string, tokenizerPath?: string): ServedModel {
+  if (!existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or directory`);
+  let model: Transformer;
+  let searchDirs: string[];
+  let ck = modelPath;
+  if (statSync(modelPath).isDirectory()) {
+    if (!existsSync(path.join(modelPath, 'model.safetensors'))) ck = latestCheckpoint(modelPath) ?? modelPath;
+    model = loadModel(modelPath);
+    searchDirs = [ck, path.dirname(ck), path.dirname(path.dirname(ck)), modelPath];
+  } else if (modelPath.endsWith('.safetensors')) {
+    model = loadSafetensorsModel(modelPath);
+    searchDirs = [path.dirname(modelPath), path.dirname(path.dirname(modelPath))];
+  } else {
+    throw new Error(`--model ${modelPath}: expected a checkpoint or run directory, or a .safetensors file`);
+  }
+  const tp = tokenizerPath ?? findTokenizer(searchDirs);
+  if (!tp) throw new Error(`no hcx tokenizer.json found near ${modelPath}; pass --tokenizer FILE`);
+  const tok = Tokenizer.load(tp);
+  if (tok.vocabSize > model.config.vocabSize) throw new Error(`tokenizer ${tp} has ${tok.vocabSize} tokens but the model only ${model.config.vocabSize}`);
+  const name = path.basename(path.resolve(ck)).replace(/\.safetensors$/, '');
+  return { model, tok, name, modelPath, tokenizerPath: tp };
+}

@@ -1,0 +1,41 @@
+// A tiny tokenizer and model for the serving tests: the tokenizer is trained here in milliseconds, the
+// model is PRESETS.test widened to its vocabulary, with random weights.
+import { PRESETS, type ModelConfig } from '../../src/model/config.js';
+import { Transformer } from '../../src/model/transformer.js';
+import { generate } from '../../src/model/generate.js';
+import { trainTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
+import { Engine, type EngineOptions } from '../../src/serve/engine.js';
+
+const TEXTS = [
+  'The quick brown fox jumps over the lazy dog. ',
+  'Serving a language model means batching requests that arrive at different times. ',
+  '안녕하세요, 만나서 반갑습니다. 오늘 날씨가 좋네요. ',
+  'function add(a, b) { return a + b; } const x = add(1, 2); ',
+  'Continuous batching lets sequences join and leave the batch at every step. ',
+];
+
+let cached: Promise<{ tok: Tokenizer; model: Transformer }> | null = null;
+
+export function tiny(): Promise<{ tok: Tokenizer; model: Transformer }> {
+  cached ??= (async () => {
+    const tok = await trainTokenizer({ texts: TEXTS.map((t) => t.repeat(3)), vocabSize: 330, split: 'rules' });
+    const cfg: ModelConfig = { ...PRESETS.test, vocabSize: tok.vocabSize, maxSeqLen: 256 };
+    const model = new Transformer(cfg, 11);
+    // Keep random replies from ending at once: end-of-turn and end-of-text get very low logits.
+    const head = model.param('lm_head.weight');
+    for (const id of [tok.special.endofturn, tok.special.eot]) head.data.fill(0, id * cfg.dModel, (id + 1) * cfg.dModel);
+    return { tok, model };
+  })();
+  return cached;
+}
+
+export function tinyEngine(tok: Tokenizer, model: Transformer, opts: EngineOptions = {}): Engine {
+  return new Engine(model, { blockSize: 8, decode: (ids) => tok.decode(ids, { skipSpecial: true }), ...opts });
+}
+
+/** What greedy decoding gives for a chat alone, by the reference (non-engine) generator. */
+export function greedyChat(tok: Tokenizer, model: Transformer, content: string, maxTokens: number): string {
+  const ids = tok.renderChat([{ role: 'user', content }], { addGenerationPrompt: true });
+  const g = generate(model, ids, { maxNewTokens: maxTokens, stopTokens: [tok.special.endofturn, tok.special.eot] });
+  return tok.decode(g.ids, { skipSpecial: true });
+}
