@@ -38,7 +38,7 @@ export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Token
   // 1. Chunk counts (regex matches; Hangul runs are segmented later, once per distinct chunk).
   const re = compilePattern(split);
   let chunks = new Map<string, number>();
-  let bytes = 0, n = 0;
+  let bytes = 0, n = 0, nextReport = 1 << 24;
   for await (const text of opts.texts as AsyncIterable<string>) {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -51,7 +51,8 @@ export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Token
       for (const [k, v] of chunks) if (v > 1) kept.set(k, v);
       chunks = kept;
     }
-    if (opts.onProgress && (++n & 1023) === 0) opts.onProgress({ phase: 'count', bytes, chunks: chunks.size });
+    // Every 1024 texts or 16M characters (inputs read from files come as ~1 MB pieces).
+    if (opts.onProgress && ((++n & 1023) === 0 || bytes >= nextReport)) { opts.onProgress({ phase: 'count', bytes, chunks: chunks.size }); nextReport = bytes + (1 << 24); }
   }
 
   // 2. Pieces (morpheme-split chunks) as byte strings, one char per byte, with counts.

@@ -31,7 +31,9 @@ export const command: Command = {
       tok.save(out);
       const hf = flagString(a, 'hf');
       if (hf) exportHf(tok, hf);
-      console.log(`vocabulary ${tok.vocabSize} (split ${tok.split}) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${out}${hf ? ` and ${hf}/tokenizer.json` : ''}`);
+      const ru = process.resourceUsage();
+      console.log(`vocabulary ${tok.vocabSize} (split ${tok.split}) in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+        `(CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s, peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB) -> ${out}${hf ? ` and ${hf}/tokenizer.json` : ''}`);
       return;
     }
     if (sub === 'export') {
