@@ -7,6 +7,8 @@ const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> 
   eval: () => import('../../bench/eval.js'),
   tokenizer: () => import('../../bench/tokenizer.js'),
   attention: () => import('../../bench/attention.js'),
+  train: () => import('../../bench/train.js'),
+  decode: () => import('../../bench/decode.js'),
 };
 
 export const command: Command = {
