@@ -1,7 +1,7 @@
 // `hcx bench train`: training throughput of the PyTorch peer's model (vocab 8192, d 256, 4 layers,
 // 4 heads / 2 KV heads, SwiGLU 688, batch 8 x 256, AdamW) in hcx and, in the same run, in PyTorch
 // through ../shared/peers/run_torch_llama.sh, at 1 and 2 threads. MFU uses the peer's FLOP count
-// (6 N_matmul + 12 L d T per token) against the peak measured on the spot.
+// (6 N_matmul + 12 L d T per token) against the peak measured on the spot (bf16 rows: the bf16 peak).
 import { parseArgs, flagBool, flagList, flagNumber } from '../cli/args.js';
 import { PRESETS, parameterCount } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
@@ -21,9 +21,10 @@ function flopsPerToken(): number {
   return 6 * matmul + 12 * c.nLayers * c.dModel * SEQ;
 }
 
-function hcxTrain(threads: number, steps: number, repeats: number): { stepMs: number; loss: number } {
+function hcxTrain(threads: number, steps: number, repeats: number, dtype: 'f32' | 'bf16'): { stepMs: number; loss: number } {
   setThreads(threads);
   const model = new Transformer(PRESETS.peer, 0);
+  model.computeDtype = dtype;
   const opt = new AdamW(model.parameters(), { weightDecay: 0.1 });
   const rng = new Rng(0);
   const x = Int32Array.from({ length: BATCH * (SEQ + 1) }, () => rng.int(PRESETS.peer.vocabSize));
@@ -65,10 +66,13 @@ export async function run(argv: string[]): Promise<void> {
   const rows: Row[] = [];
   const log = (s: string) => { if (!json) process.stderr.write(s + '\n'); };
   for (const th of threadList) {
-    log(`hcx, ${th} thread(s)...`);
-    const r = hcxTrain(th, steps, repeats);
-    const tps = toks / (r.stepMs / 1000);
-    rows.push({ system: 'hcx', threads: th, dtype: 'f32', tokens_per_s: Math.round(tps), mfu: (tps * fpt) / (peak.f32[String(th)] * 1e9), step_ms: r.stepMs, loss: r.loss });
+    for (const dtype of ['f32', 'bf16'] as const) {
+      if (dtype === 'bf16' && !(peak.bf16[String(th)] > 0)) continue;
+      log(`hcx ${dtype}, ${th} thread(s)...`);
+      const r = hcxTrain(th, steps, repeats, dtype);
+      const tps = toks / (r.stepMs / 1000);
+      rows.push({ system: 'hcx', threads: th, dtype, tokens_per_s: Math.round(tps), mfu: (tps * fpt) / (peak[dtype][String(th)] * 1e9), step_ms: r.stepMs, loss: r.loss });
+    }
     log(`PyTorch, ${th} thread(s)...`);
     const peer = runTorchPeer(['--threads', String(th), '--only', 'train', '--steps', String(steps), '--repeats', String(repeats)]);
     if (peer.ok) {
@@ -79,7 +83,7 @@ export async function run(argv: string[]): Promise<void> {
       }
     } else rows.push({ system: 'pytorch', threads: th, dtype: 'f32', tokens_per_s: NaN, mfu: NaN, step_ms: NaN, note: peer.reason });
   }
-  const best = (sys: string) => Math.max(0, ...rows.filter((r) => r.system === sys && Number.isFinite(r.tokens_per_s)).map((r) => r.tokens_per_s));
+  const best = (sys: string) => Math.max(0, ...rows.filter((r) => r.system === sys && r.dtype === 'f32' && Number.isFinite(r.tokens_per_s)).map((r) => r.tokens_per_s));
   const ratio = best('pytorch') > 0 ? best('hcx') / best('pytorch') : null;
   if (json) {
     console.log(JSON.stringify({ model: 'peer', batch: BATCH, seq: SEQ, flops_per_token: fpt, peak_gflops: peak, rows, hcx_vs_pytorch_best: ratio }, null, 2));
@@ -88,5 +92,5 @@ export async function run(argv: string[]): Promise<void> {
   console.log(`training throughput, peer model (${(parameterCount(PRESETS.peer).total / 1e6).toFixed(2)}M params), batch ${BATCH} x ${SEQ}, AdamW, median of ${repeats} x ${steps} steps`);
   console.log(table(['system', 'threads', 'dtype', 'tokens/s', 'MFU %', 'ms/step', 'note'],
     rows.map((r) => [r.system, r.threads, r.dtype, r.tokens_per_s, r.mfu * 100, r.step_ms, r.note ?? ''])));
-  console.log(`peak fp32 GFLOPS: ${JSON.stringify(peak.f32)}; hcx best / PyTorch best: ${ratio === null ? 'n/a (no peer)' : ratio.toFixed(2) + 'x'}`);
+  console.log(`peak fp32 GFLOPS: ${JSON.stringify(peak.f32)}; hcx best fp32 / PyTorch best: ${ratio === null ? 'n/a (no peer)' : ratio.toFixed(2) + 'x'}`);
 }

@@ -47,6 +47,8 @@ export class Transformer {
   readonly params = new Map<string, Tensor>();
   private readonly layers: Layer[] = [];
   readonly headDim: number;
+  /** 'bf16': every projection multiplies in bf16 (fp32 master weights, fp32 accumulation); 'f32' by default. */
+  computeDtype: 'f32' | 'bf16' = 'f32';
 
   /** A model with freshly initialised weights (normal, std 0.02; residual outputs scaled by 1/sqrt(2L)). */
   constructor(readonly config: ModelConfig, seed = 1234) {
@@ -85,6 +87,10 @@ export class Transformer {
     return this.config.tieEmbeddings ? this.param('model.embed_tokens.weight') : this.param('lm_head.weight');
   }
 
+  private lin(x: Tensor, w: Tensor): Tensor {
+    return this.computeDtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+  }
+
   /** Final hidden states [B, T, dModel] for token ids [B*T]. */
   hidden(ids: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
     const c = this.config, hd = this.headDim;
@@ -96,17 +102,17 @@ export class Transformer {
     let x = F.embedding(this.param('model.embed_tokens.weight'), ids, [B, T]);
     this.layers.forEach((L, li) => {
       const xn = F.rmsnorm(x, L.ln1, c.normEps);
-      const q = F.rope(F.reshape(F.linear(xn, L.wq), [B, T, c.nHeads, hd]), ropeOpts);
-      const k = F.rope(F.reshape(F.linear(xn, L.wk), [B, T, c.nKvHeads, hd]), ropeOpts);
-      const v = F.reshape(F.linear(xn, L.wv), [B, T, c.nKvHeads, hd]);
+      const q = F.rope(F.reshape(this.lin(xn, L.wq), [B, T, c.nHeads, hd]), ropeOpts);
+      const k = F.rope(F.reshape(this.lin(xn, L.wk), [B, T, c.nKvHeads, hd]), ropeOpts);
+      const v = F.reshape(this.lin(xn, L.wv), [B, T, c.nKvHeads, hd]);
       let a: Tensor;
       if (cache) {
         const [kc, vc] = cache.append(li, k, v);
         a = F.attention(q, kc, vc, { kvLength: offset + T, queryOffset: offset });
       } else a = F.attention(q, k, v);
-      x = F.add(x, F.linear(F.reshape(a, [B, T, c.dModel]), L.wo));
+      x = F.add(x, this.lin(F.reshape(a, [B, T, c.dModel]), L.wo));
       const hn = F.rmsnorm(x, L.ln2, c.normEps);
-      x = F.add(x, F.linear(F.mul(F.silu(F.linear(hn, L.wg)), F.linear(hn, L.wu)), L.wd));
+      x = F.add(x, this.lin(F.mul(F.silu(this.lin(hn, L.wg)), this.lin(hn, L.wu)), L.wd));
     });
     if (cache) cache.advance(T);
     return F.rmsnorm(x, this.param('model.norm.weight'), c.normEps);
@@ -120,7 +126,7 @@ export class Transformer {
       for (let b = 0; b < B; b++) last.data.set(h.data.subarray((b * T + T - 1) * this.config.dModel, (b * T + T) * this.config.dModel), b * this.config.dModel);
       h = last;
     }
-    return F.linear(h, this.outputWeight);
+    return this.lin(h, this.outputWeight);
   }
 
   /**

@@ -49,6 +49,8 @@ export class Tensor {
   kept = false;
   /** Set when tidy() gave the buffer back to the pool: using the tensor afterwards is a bug. */
   released = false;
+  /** Bumped by whatever changes the data in place (optimizers), so derived copies (bf16) know to refresh. */
+  version = 0;
   name?: string;
 
   constructor(shape: readonly number[], data?: Float32Array, opts: { requiresGrad?: boolean; base?: Float32Array; untracked?: boolean } = {}) {

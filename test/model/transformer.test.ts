@@ -101,3 +101,20 @@ test('model config validation names the field', () => {
   assert.throws(() => parseModelConfig('nope'), /unknown preset "nope"/);
   assert.equal(parseModelConfig({ preset: 'test', nLayers: 3 }).nLayers, 3);
 });
+
+test('bf16 compute gives nearly the fp32 loss and trains', () => {
+  const m = new Transformer(cfg, 9);
+  const seq = Int32Array.from({ length: 33 }, (_, i) => (i * 5) % 29);
+  const ids = seq.slice(0, 32), tgt = seq.slice(1, 33);
+  const f32 = tidy(() => m.loss(ids, tgt, 2, 16).item());
+  m.computeDtype = 'bf16';
+  const bf = tidy(() => m.loss(ids, tgt, 2, 16).item());
+  assert.ok(Math.abs(f32 - bf) < 0.02, `fp32 loss ${f32} vs bf16 ${bf}`);
+  const opt = new AdamW(m.parameters(), { weightDecay: 0 });
+  let last = bf;
+  for (let s = 0; s < 30; s++) {
+    last = tidy(() => { opt.zeroGrad(); const l = m.loss(ids, tgt, 2, 16); backward(l); return l.item(); });
+    opt.update(3e-3);
+  }
+  assert.ok(last < 0.6 * bf, `bf16 training: loss ${bf} -> ${last}`);
+});

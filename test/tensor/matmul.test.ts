@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { F } from '../../src/tensor/index.js';
 import { gradcheck } from './gradcheck.js';
 import { matmulRef } from './reference.js';
@@ -51,4 +52,28 @@ test('linear (x W^T + b) over a [2, 3, 33] input', () => {
       return y;
     },
   });
+});
+
+test('bf16 linear matches fp32 linear within bf16 rounding, forward and gradients', async () => {
+  const { Rng, Tensor, backward } = await import('../../src/tensor/index.js');
+  const rng = new Rng(2);
+  const mk = (s: number[]) => { const t = new Tensor(s, undefined, { requiresGrad: true, untracked: true }); rng.fillNormal(t.data); return t; };
+  const x = mk([3, 33, 64]), w = mk([40, 64]);
+  const g = new Float32Array(3 * 33 * 40).map(() => rng.normal());
+  const ref = F.linear(x, w);
+  backward(ref, g);
+  const [gx, gw] = [x.grad!.data.slice(), w.grad!.data.slice()];
+  x.grad = null; w.grad = null;
+  const y = F.linearBf16(x, w);
+  backward(y, g);
+  // bf16 keeps 8 significant bits: each product errs by ~2^-8 relative; sums of 64 terms stay within ~3% of the RMS.
+  const close = (a: Float32Array, b: Float32Array, what: string) => {
+    let rms = 0, err = 0;
+    for (let i = 0; i < a.length; i++) { rms += b[i] * b[i]; err = Math.max(err, Math.abs(a[i] - b[i])); }
+    rms = Math.sqrt(rms / a.length);
+    assert.ok(err < 0.03 * rms, `${what}: max error ${err} vs RMS ${rms}`);
+  };
+  close(y.data, ref.data, 'forward');
+  close(x.grad!.data, gx, 'dX');
+  close(w.grad!.data, gw, 'dW');
 });

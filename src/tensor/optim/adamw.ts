@@ -37,6 +37,7 @@ export class AdamW extends Optimizer {
     this.step++;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
+      p.version++;
       K.adamw(p.data, p.grad.data, this.m[i], this.v[i], lr, this.beta1, this.beta2, this.eps,
         this.decays[i] ? this.weightDecay : 0, this.step);
     });

@@ -23,6 +23,7 @@ export class SGD extends Optimizer {
     this.step++;
     this.params.forEach((p, i) => {
       if (!p.grad) return;
+      p.version++;
       K.sgd(p.data, p.grad.data, this.buf ? this.buf[i] : null, lr, this.momentum, this.weightDecay, +this.nesterov);
     });
   }
