@@ -8,6 +8,25 @@
 
 namespace hcx {
 
+// cos/sin of every (position, pair) for one (base, scale, headDim), computed in double once and kept:
+// training calls RoPE with the same positions in every layer and step. Only the JS thread calls it.
+struct Table { double base = 0, scale = 0; int64_t D = 0, npos = 0; std::vector<float> cos, sin; };
+
+static const Table& table_for(double base, double scale, int64_t D, int64_t npos) {
+  static Table t;
+  if (t.base == base && t.scale == scale && t.D == D && t.npos >= npos) return t;
+  int64_t n = std::max<int64_t>(npos, t.base == base && t.scale == scale && t.D == D ? 2 * t.npos : npos);
+  int64_t half = D / 2;
+  t = Table{base, scale, D, n, std::vector<float>(n * half), std::vector<float>(n * half)};
+  for (int64_t p = 0; p < n; p++)
+    for (int64_t i = 0; i < half; i++) {
+      double ang = (double)p * scale * std::pow(base, -2.0 * (double)i / (double)D);
+      t.cos[p * half + i] = (float)std::cos(ang);
+      t.sin[p * half + i] = (float)std::sin(ang);
+    }
+  return t;
+}
+
 // rope(x, y, positions: Int32Array [tokens], tokens, heads, headDim, base, posScale, direction)
 // y may alias x. Position p rotates pair i by angle (p * posScale) * base^(-2i/headDim).
 static napi_value Rope(napi_env env, napi_callback_info info) {
@@ -21,24 +40,23 @@ static napi_value Rope(napi_env env, napi_callback_info info) {
   if (a.failed) return nullptr;
   if (D % 2) { a.fail("rope: head dimension must be even"); return nullptr; }
   int64_t half = D / 2;
-  std::vector<double> invf(half);
-  for (int64_t i = 0; i < half; i++) invf[i] = std::pow(base, -2.0 * (double)i / (double)D);
+  int32_t maxpos = 0;
+  for (int64_t t = 0; t < T; t++) {
+    if (pos[t] < 0) { a.fail("rope: negative position"); return nullptr; }
+    maxpos = pos[t] > maxpos ? pos[t] : maxpos;
+  }
+  const Table& tab = table_for(base, scale, D, maxpos + 1);
   parallel_for(T, 4, [&](int64_t t0, int64_t t1, int) {
-    std::vector<float> c(half), s(half);
     for (int64_t t = t0; t < t1; t++) {
-      double p = (double)pos[t] * scale;
-      for (int64_t i = 0; i < half; i++) {
-        double ang = p * invf[i];
-        c[i] = (float)std::cos(ang);
-        s[i] = dir * (float)std::sin(ang);
-      }
+      const float* c = &tab.cos[(size_t)pos[t] * half];
+      const float* s = &tab.sin[(size_t)pos[t] * half];
       for (int64_t h = 0; h < H; h++) {
         const float* xr = x + (t * H + h) * D;
         float* yr = y + (t * H + h) * D;
         for (int64_t i = 0; i < half; i++) {
           float x1 = xr[i], x2 = xr[i + half];
-          yr[i] = x1 * c[i] - x2 * s[i];
-          yr[i + half] = x2 * c[i] + x1 * s[i];
+          yr[i] = x1 * c[i] - dir * x2 * s[i];
+          yr[i + half] = x2 * c[i] + dir * x1 * s[i];
         }
       }
     }
