@@ -44,6 +44,8 @@ export async function loadModel(spec: string): Promise<EvalModel> {
     });
     return new TokenLMAdapter(lm);
   }
+  // hcx's own engine registers itself when its backend module loads.
+  if (scheme === 'hcx' && !engines.hcx) await import('./hcx.js');
   const engine = engines[scheme];
   if (engine) return new TokenLMAdapter(await engine(ref, o));
   throw new Error(scheme === 'hcx' ? 'hcx models cannot be evaluated yet: the engine has not registered a TokenLM loader (registerEngine("hcx", ...))' : `unknown model scheme "${scheme}"`);
