@@ -16,13 +16,34 @@
 namespace hcx {
 namespace {
 
-// dot(a, b) over D, W lanes at a time with a scalar tail.
+template <class V> struct Half;
+template <> struct Half<v16f> { typedef v8f T; };
+template <> struct Half<v8f> { typedef v4f T; };
+
+// Horizontal sum by halving (log2 W vector adds instead of W scalar ones).
+template <class V> HCX_INL float hsum(V v) {
+  if constexpr (VT<V>::W == 4) {
+    return (v[0] + v[2]) + (v[1] + v[3]);
+  } else {
+    typedef typename Half<V>::T H;
+    H a, b;
+    std::memcpy(&a, &v, sizeof(H));
+    std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof(H), sizeof(H));
+    return hsum<H>(a + b);
+  }
+}
+
+// dot(a, b) over D, W lanes at a time (two accumulators) with a scalar tail.
 template <class V> HCX_INL float pa_dot(const float* a, const float* b, int D) {
   constexpr int W = VT<V>::W;
-  V acc{};
+  V acc0{}, acc1{};
   int d = 0;
-  for (; d + W <= D; d += W) acc += vload<V>(a + d) * vload<V>(b + d);
-  float s = vsum(acc);
+  for (; d + 2 * W <= D; d += 2 * W) {
+    acc0 += vload<V>(a + d) * vload<V>(b + d);
+    acc1 += vload<V>(a + d + W) * vload<V>(b + d + W);
+  }
+  for (; d + W <= D; d += W) acc0 += vload<V>(a + d) * vload<V>(b + d);
+  float s = hsum<V>(acc0 + acc1);
   for (; d < D; d++) s += a[d] * b[d];
   return s;
 }
@@ -93,7 +114,7 @@ HCX_INL void pa_task(const PDims& d, const float* q, const float* kp, const floa
         vstore(s + j, e);
         vs += e;
       }
-      sum = vsum(vs);
+      sum = hsum<V>(vs);
       for (; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
       sc.l[g] = sc.l[g] * alpha + sum;
       sc.m[g] = mx;

@@ -209,7 +209,9 @@ export class Engine {
   private sample(seq: Sequence, row: Float32Array, t: number): void {
     const p = seq.params;
     const lse = p.logprobs !== undefined ? logSumExp(row) : 0;
-    const tok = sampleToken(row.slice(), seq.tokens, p, seq.rng);
+    // sampleToken applies penalties in place: only then does it need its own copy of the row.
+    const penalised = (p.repetitionPenalty ?? 1) !== 1 || (p.presencePenalty ?? 0) !== 0 || (p.frequencyPenalty ?? 0) !== 0;
+    const tok = sampleToken(penalised ? row.slice() : row, seq.tokens, p, seq.rng);
     const lp: TokenLogprob = p.logprobs !== undefined ? tokenLogprob(row, tok, p.logprobs, lse) : { token: tok, logprob: NaN };
     this.metrics.onToken(seq, t);
     if (seq.firstTokenMs === undefined) seq.firstTokenMs = t;

@@ -110,7 +110,7 @@ export async function completions(ctx: ServeContext, body: unknown, res: ServerR
     const text = 'text' in p ? p.text : tok.decode(p.ids);
     promptLens.push(ids.length);
     for (let j = 0; j < r.n; j++) {
-      const params: RequestParams = { ...r.params, stopTokens: [tok.special.eot] };
+      const params: RequestParams = { ...r.params, stopTokens: r.ignoreEos ? [] : [tok.special.eot] };
       if (r.params.seed !== undefined) params.seed = (r.params.seed + j) >>> 0;
       if (wantLp) params.logprobs = r.logprobs!;
       if (wantLp && r.echo) params.promptLogprobs = r.logprobs!;
@@ -181,7 +181,7 @@ export async function chat(ctx: ServeContext, body: unknown, res: ServerResponse
   const ids = tok.renderChat(r.messages, { addGenerationPrompt: true });
   checkIds(ctx, ids, 'messages');
   const jobs: Job[] = Array.from({ length: r.n }, (_, j) => {
-    const params: RequestParams = { ...r.params, stopTokens: [tok.special.endofturn, tok.special.eot] };
+    const params: RequestParams = { ...r.params, stopTokens: r.ignoreEos ? [] : [tok.special.endofturn, tok.special.eot] };
     if (params.maxTokens === undefined) params.maxTokens = ctx.engine.config.maxSeqLen;
     if (r.params.seed !== undefined) params.seed = (r.params.seed + j) >>> 0;
     if (r.logprobs) params.logprobs = r.topLogprobs;

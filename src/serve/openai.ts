@@ -45,6 +45,8 @@ function stops(b: Obj): string[] | undefined {
 export interface CommonRequest {
   model?: string;
   params: RequestParams;
+  /** vLLM's extension: do not stop at end-of-text / end-of-turn (benchmarks with fixed output lengths). */
+  ignoreEos: boolean;
   n: number;
   stream: boolean;
   includeUsage: boolean;
@@ -76,7 +78,7 @@ function common(b: Obj, defaultMax: number | undefined, maxTokensKey: string): C
   if (params.topK === -1) params.topK = 0;
   for (const k of Object.keys(params) as (keyof RequestParams)[]) if (params[k] === undefined) delete params[k];
   return {
-    model: b.model as string | undefined, params, n: num(b, 'n', 1, 16, true) ?? 1, stream: bool(b, 'stream') ?? false,
+    model: b.model as string | undefined, params, ignoreEos: bool(b, 'ignore_eos') ?? false, n: num(b, 'n', 1, 16, true) ?? 1, stream: bool(b, 'stream') ?? false,
     includeUsage: (so as Obj | undefined)?.include_usage === true,
   };
 }

@@ -44,6 +44,7 @@ export class PagedModel {
   private readonly norm: Tensor;
   private readonly out: Tensor;
   readonly headDim: number;
+  private logitsBuf = new Float32Array(0);
 
   constructor(readonly model: Transformer, readonly pool: KVPool) {
     const c = model.config;
@@ -61,10 +62,10 @@ export class PagedModel {
     this.out = c.tieEmbeddings ? this.embed : model.param('lm_head.weight');
   }
 
-  /** Runs the step; returns logits [logitRows.length, vocab] in a fresh array. */
+  /** Runs the step; returns logits [logitRows.length, vocab], valid until the next forward. */
   forward(b: StepBatch): Float32Array {
     const c = this.model.config, hd = this.headDim, N = b.tokens.length, V = c.vocabSize;
-    if (N === 0) return new Float32Array(0);
+    if (N === 0) return this.logitsBuf.subarray(0, 0);
     for (const [name, a] of [['positions', b.positions], ['slots', b.slots], ['tableStart', b.tableStart], ['ctxLen', b.ctxLen]] as const) {
       if (a.length !== N) throw new Error(`paged forward: ${name} has ${a.length} entries for ${N} tokens`);
     }
@@ -74,7 +75,11 @@ export class PagedModel {
     }
     const ropeOpts = { base: c.ropeBase, positionScale: c.ropeScale, positions: b.positions };
     const scale = 1 / Math.sqrt(hd);
-    return noGrad(() => tidy(() => {
+    if (this.logitsBuf.length < b.logitRows.length * V) this.logitsBuf = new Float32Array(b.logitRows.length * V);
+    const out = this.logitsBuf.subarray(0, b.logitRows.length * V);
+    // tidy() returns every buffer of the step to the pool; the logits are copied out into a buffer reused
+    // from step to step (a typed array as tidy's result would be walked element by element).
+    noGrad(() => tidy(() => {
       let x = F.embedding(this.embed, b.tokens, [1, N]);
       this.layers.forEach((L, li) => {
         const xn = F.rmsnorm(x, L.ln1, c.normEps);
@@ -90,7 +95,7 @@ export class PagedModel {
         x = F.add(x, F.linear(F.mul(F.silu(F.linear(hn, L.wg)), F.linear(hn, L.wu)), L.wd));
       });
       const R = b.logitRows.length;
-      if (R === 0) return new Float32Array(0);
+      if (R === 0) return;
       // Final norm only on the rows that need logits (RMSNorm is per row).
       const rows = new Tensor([R, c.dModel]);
       for (let r = 0; r < R; r++) {
@@ -98,8 +103,8 @@ export class PagedModel {
         if (!(i >= 0 && i < N)) throw new Error(`paged forward: logit row ${i} outside 0..${N - 1}`);
         rows.data.set(x.data.subarray(i * c.dModel, (i + 1) * c.dModel), r * c.dModel);
       }
-      const logits = F.linear(F.rmsnorm(rows, this.norm, c.normEps), this.out);
-      return logits.data.slice();
+      out.set(F.linear(F.rmsnorm(rows, this.norm, c.normEps), this.out).data);
     }));
+    return out;
   }
 }

@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> 
   eval: () => import('../../bench/eval.js'),
   tokenizer: () => import('../../bench/tokenizer.js'),
   attention: () => import('../../bench/attention.js'),
+  serve: () => import('../../bench/serve.js'),
   train: () => import('../../bench/train.js'),
   decode: () => import('../../bench/decode.js'),
 };

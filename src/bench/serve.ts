@@ -1,0 +1,244 @@
+// `hcx bench serve`: the serving stack under load. A server child process runs `hcx serve`'s engine and
+// HTTP server on a small hcx model (PRESETS.peer's shape: d 256, 4 layers, 4 heads / 2 KV heads, SwiGLU
+// 688, vocabulary 8192 from a tokenizer trained on the built-in corpus; random weights, seed 1). This
+// process drives it over loopback with 1, 8, 32 and 128 concurrent streaming clients, each sending a fixed
+// 32-token prompt (distinct per client) for 64 greedy new tokens (ignore_eos, logprobs 0 so every token is
+// one SSE event). Rows:
+//   hcx             the clients all at once (continuous batching)
+//   hcx-sequential  the same requests one at a time on the same server
+//   llama.cpp       node-llama-cpp decoding the same number of sequences together in one context on the
+//                   GGUF hcx exports from the same weights (F16; best of --llama-threads)
+// tokens_per_s = generated tokens / wall time of the level; TTFT = first token event - request sent;
+// ITL = gaps between a request's token events. The machine is shared: load averages are printed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, flagBool, flagList, flagNumber, flagString } from '../cli/args.js';
+import { table } from './stats.js';
+
+export interface ServeRow {
+  system: string;
+  clients: number;
+  tokens_per_s: number;
+  ttft_ms_p50: number;
+  ttft_ms_p99: number;
+  itl_ms_p50: number;
+  itl_ms_p99: number;
+  threads?: number;
+  wall_s: number;
+}
+
+const PROMPT = 32;
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+async function benchModel() {
+  const { PRESETS } = await import('../model/config.js');
+  const { Transformer } = await import('../model/transformer.js');
+  const { trainTokenizer } = await import('../tokenizer/index.js');
+  const { defaultCorpusTexts } = await import('../data/corpus/index.js');
+  const parts = defaultCorpusTexts({ koreanBytes: 300_000, englishBytes: 300_000, codeBytes: 300_000 });
+  const tok = await trainTokenizer({ texts: Object.values(parts).flat(), vocabSize: PRESETS.peer.vocabSize, split: 'rules' });
+  const model = new Transformer({ ...PRESETS.peer, vocabSize: tok.vocabSize }, 1);
+  // Prompts: consecutive 32-token windows of the corpus, one per client.
+  const ids = tok.encode(parts.english.slice(0, 200).join('\n'));
+  const prompts = (n: number) => Array.from({ length: n }, (_, i) => ids.slice((i * PROMPT) % (ids.length - PROMPT), (i * PROMPT) % (ids.length - PROMPT) + PROMPT));
+  return { tok, model, prompts };
+}
+
+/** Child: serve the bench model, print the URL, run until stdin closes. */
+async function serverWorker(): Promise<void> {
+  const { Engine } = await import('../serve/engine.js');
+  const { startServer } = await import('../serve/server.js');
+  const { tok, model } = await benchModel();
+  const engine = new Engine(model, { decode: (ids) => tok.decode(ids, { skipSpecial: true }) });
+  const server = await startServer(engine, tok, { modelName: 'bench' });
+  process.stdout.write(JSON.stringify({ url: server.url }) + '\n');
+  process.stdin.resume();
+  await new Promise<void>((r) => process.stdin.on('end', () => r()));
+  await server.close(0);
+  process.exit(0);
+}
+
+interface Timing { sent: number; events: { t: number; n: number }[] }
+
+async function streamOne(url: string, prompt: number[], newTokens: number): Promise<Timing> {
+  const sent = performance.now();
+  const res = await fetch(url + '/v1/completions', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, max_tokens: newTokens, temperature: 0, ignore_eos: true, logprobs: 0, stream: true }),
+  });
+  if (!res.ok || !res.body) throw new Error(`bench serve: HTTP ${res.status}: ${await res.text()}`);
+  const events: Timing['events'] = [];
+  const dec = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += dec.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const data = buf.slice(0, i).replace(/^data: ?/, '');
+      buf = buf.slice(i + 2);
+      if (data === '[DONE]') continue;
+      const ev = JSON.parse(data) as { error?: unknown; choices: { logprobs?: { tokens: string[] } | null }[] };
+      if (ev.error) throw new Error(`bench serve: ${JSON.stringify(ev.error)}`);
+      const n = ev.choices[0]?.logprobs?.tokens.length ?? 0;
+      if (n > 0) events.push({ t: performance.now(), n });
+    }
+  }
+  return { sent, events };
+}
+
+function summarise(system: string, clients: number, timings: Timing[], wallMs: number): ServeRow {
+  const ttft: number[] = [], itl: number[] = [];
+  let tokens = 0;
+  for (const t of timings) {
+    if (t.events.length === 0) continue;
+    ttft.push(t.events[0].t - t.sent);
+    for (let i = 1; i < t.events.length; i++) itl.push((t.events[i].t - t.events[i - 1].t) / t.events[i].n);
+    tokens += t.events.reduce((a, e) => a + e.n, 0);
+  }
+  return {
+    system, clients, tokens_per_s: tokens / (wallMs / 1000), ttft_ms_p50: quantile(ttft, 0.5), ttft_ms_p99: quantile(ttft, 0.99),
+    itl_ms_p50: quantile(itl, 0.5), itl_ms_p99: quantile(itl, 0.99), wall_s: wallMs / 1000,
+  };
+}
+
+/** Child: node-llama-cpp decoding `clients` sequences together, per level; one JSON row per level. */
+async function llamaWorker(file: string, threads: number, levels: number[], newTokens: number): Promise<void> {
+  const { getLlama } = await import('node-llama-cpp');
+  type Tok = import('node-llama-cpp').Token;
+  const { prompts } = await benchModel();
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, progressLogs: false });
+  const model = await llama.loadModel({ modelPath: file });
+  for (const clients of levels) {
+    const ctx = await model.createContext({ sequences: clients, contextSize: clients * (PROMPT + newTokens + 16), threads: { ideal: threads, min: threads } });
+    const seqs = Array.from({ length: clients }, () => ctx.getSequence());
+    const ps = prompts(clients);
+    const once = async (): Promise<{ timings: Timing[]; ms: number }> => {
+      const t0 = performance.now();
+      const timings = await Promise.all(seqs.map(async (seq, b) => {
+        await seq.clearHistory();
+        const t: Timing = { sent: performance.now(), events: [] };
+        for await (const _tok of seq.evaluate(ps[b] as Tok[], { temperature: 0, yieldEogToken: true })) {
+          t.events.push({ t: performance.now(), n: 1 });
+          if (t.events.length >= newTokens) break;
+        }
+        return t;
+      }));
+      return { timings, ms: performance.now() - t0 };
+    };
+    await once(); // warm-up
+    const { timings, ms } = await once();
+    process.stdout.write(JSON.stringify({ ...summarise('llama.cpp', clients, timings, ms), threads }) + '\n');
+    await ctx.dispose();
+  }
+  await model.dispose();
+}
+
+function startServerChild(self: string, threads: number | undefined): Promise<{ child: ChildProcess; url: string }> {
+  const env = { ...process.env, ...(threads ? { HCX_THREADS: String(threads) } : {}) };
+  const child = spawn(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`, 'bench', 'serve', '--worker', 'server'],
+    { stdio: ['pipe', 'pipe', 'inherit'], env });
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (line) => resolve({ child, url: (JSON.parse(line) as { url: string }).url }));
+    child.once('exit', (code) => reject(new Error(`bench serve: server child exited with ${code}`)));
+  });
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const p = parseArgs(argv);
+  const worker = flagString(p, 'worker');
+  const newTokens = flagNumber(p, 'new', 64);
+  const levels = flagList(p, 'clients', [1, 8, 32, 128]);
+  if (worker === 'server') return serverWorker();
+  if (worker === 'llama') return llamaWorker(flagString(p, 'file')!, flagNumber(p, 'threads', 1), levels, newTokens);
+  const json = flagBool(p, 'json');
+  const systems = (flagString(p, 'systems', 'hcx,hcx-sequential,llama.cpp') ?? '').split(',');
+  const threads = p.flags.has('threads') ? flagNumber(p, 'threads', 0) : undefined;
+  const llamaThreads = flagList(p, 'llama-threads', [1, 2]);
+  const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const log = (s: string) => { if (!json) process.stderr.write(s + '\n'); };
+  const rows: ServeRow[] = [];
+  const loadBefore = os.loadavg()[0];
+  const { prompts, model, tok } = await benchModel();
+  if (systems.includes('hcx') || systems.includes('hcx-sequential')) {
+    const { child, url } = await startServerChild(self, threads);
+    try {
+      await streamOne(url, prompts(1)[0], 8); // warm-up
+      for (const clients of levels) {
+        const ps = prompts(clients);
+        if (systems.includes('hcx')) {
+          const t0 = performance.now();
+          const timings = await Promise.all(ps.map((q) => streamOne(url, q, newTokens)));
+          rows.push(summarise('hcx', clients, timings, performance.now() - t0));
+          log(`  hcx clients=${clients}: ${rows.at(-1)!.tokens_per_s.toFixed(0)} tokens/s`);
+        }
+        if (systems.includes('hcx-sequential')) {
+          const t0 = performance.now();
+          const timings: Timing[] = [];
+          for (const q of ps) timings.push(await streamOne(url, q, newTokens));
+          rows.push(summarise('hcx-sequential', clients, timings, performance.now() - t0));
+          log(`  hcx-sequential clients=${clients}: ${rows.at(-1)!.tokens_per_s.toFixed(0)} tokens/s`);
+        }
+      }
+    } finally {
+      child.stdin!.end();
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+  let llamaNote = '';
+  if (systems.includes('llama.cpp')) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hcx-bench-serve-'));
+    try {
+      const { exportGguf } = await import('../model/gguf.js');
+      const file = path.join(dir, 'bench-f16.gguf');
+      exportGguf(model, tok, file, { dtype: 'F16', name: 'hcx-bench-serve' });
+      const best = new Map<number, ServeRow>();
+      for (const t of llamaThreads) {
+        const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
+          'bench', 'serve', '--worker', 'llama', '--file', file, '--threads', String(t), '--clients', levels.join(','), '--new', String(newTokens)],
+        { encoding: 'utf8', maxBuffer: 1 << 24 });
+        if (r.status !== 0) throw new Error(`bench serve: llama.cpp worker failed: ${r.stderr}`);
+        for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
+          const row = JSON.parse(line) as ServeRow;
+          log(`  llama.cpp threads=${t} clients=${row.clients}: ${row.tokens_per_s.toFixed(0)} tokens/s`);
+          if (!best.has(row.clients) || best.get(row.clients)!.tokens_per_s < row.tokens_per_s) best.set(row.clients, row);
+        }
+      }
+      rows.push(...best.values());
+    } catch (e) {
+      llamaNote = `llama.cpp row left out: ${(e as Error).message.split('\n')[0]}`;
+      log(llamaNote);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const at = (s: string, n: number) => rows.find((r) => r.system === s && r.clients === n)?.tokens_per_s;
+  const ratios: Record<string, number> = {};
+  for (const n of levels) {
+    const h = at('hcx', n), s = at('hcx-sequential', n), l = at('llama.cpp', n);
+    if (h && s) ratios[`hcx_over_sequential_${n}`] = h / s;
+    if (h && l) ratios[`hcx_over_llamacpp_${n}`] = h / l;
+  }
+  const load = { before: loadBefore, after: os.loadavg()[0], cpus: os.cpus().length };
+  const shape = { model: 'peer shape, random weights', vocab: model.config.vocabSize, d_model: model.config.dModel, layers: model.config.nLayers,
+    heads: model.config.nHeads, kv_heads: model.config.nKvHeads, prompt_tokens: PROMPT, new_tokens: newTokens, server_threads: threads ?? os.availableParallelism() };
+  if (json) {
+    console.log(JSON.stringify({ shape, load, ratios, ...(llamaNote ? { note: llamaNote } : {}), rows }, null, 2));
+    return;
+  }
+  console.log(`serving over loopback, ${PROMPT}-token prompts + ${newTokens} greedy tokens per client (model ${shape.model}, vocab ${shape.vocab}, d ${shape.d_model}, ${shape.layers} layers)`);
+  console.log(table(['system', 'clients', 'tokens/s', 'TTFT p50 ms', 'TTFT p99 ms', 'ITL p50 ms', 'ITL p99 ms', 'wall s'],
+    rows.map((r) => [r.system + (r.threads ? ` (${r.threads}t)` : ''), r.clients, r.tokens_per_s, r.ttft_ms_p50, r.ttft_ms_p99, r.itl_ms_p50, r.itl_ms_p99, r.wall_s])));
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}x`);
+  if (llamaNote) console.log(llamaNote);
+  console.log(`load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after, on ${load.cpus} CPUs (other jobs share them).`);
+}
