@@ -16,80 +16,95 @@ namespace hcx {
 
 constexpr int BQ = 64, BK = 64;
 
-// out[i][0..C) = sum_d A[i*lda + d] * Bt[d*ldb + j]  (vectorised over j, four rows at a time)
+// Register-blocked tile products. Four rows of the left operand times NV vectors of columns keep
+// 4*NV accumulators in registers: per step, NV vector loads and 4 broadcasts feed 4*NV FMAs.
+
+// out[i][j0 .. j0+NV*W) = sum_d A[i*lda + d] * Bt[d*ldb + j]  for rows i0..i0+R (R <= 4)
+template <class V, int NV, int R> HCX_INL void mmt_block(const float* A, int64_t lda, const float* Bt, int ldb, int D, float* out, int ldo) {
+  constexpr int W = VT<V>::W;
+  V c[R][NV];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[r][v] = V{};
+  for (int d = 0; d < D; d++) {
+    V b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = vload<V>(Bt + d * ldb + v * W);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      V a = vset<V>(A[r * lda + d]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[r][v] += a * b[v];
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) vstore(out + r * ldo + v * W, c[r][v]);
+}
+
+template <class V, int NV> HCX_INL void mmt_rows(const float* A, int64_t lda, int R, const float* Bt, int ldb, int D, float* out, int ldo) {
+  int i = 0;
+  for (; i + 4 <= R; i += 4) mmt_block<V, NV, 4>(A + i * lda, lda, Bt, ldb, D, out + i * ldo, ldo);
+  for (; i < R; i++) mmt_block<V, NV, 1>(A + i * lda, lda, Bt, ldb, D, out + i * ldo, ldo);
+}
+
+// out[i][0..C) = sum_d A[i*lda + d] * Bt[d*ldb + j]  (vectorised over j)
 template <class V> HCX_INL void mm_rows_t(const float* A, int64_t lda, int R, const float* Bt, int ldb, int C, int D,
                                           float* out, int ldo) {
   constexpr int W = VT<V>::W;
-  int i = 0;
-  for (; i + 4 <= R; i += 4) {
-    int j = 0;
-    for (; j + W <= C; j += W) {
-      V c0{}, c1{}, c2{}, c3{};
-      for (int d = 0; d < D; d++) {
-        V b = vload<V>(Bt + d * ldb + j);
-        c0 += A[(i + 0) * lda + d] * b;
-        c1 += A[(i + 1) * lda + d] * b;
-        c2 += A[(i + 2) * lda + d] * b;
-        c3 += A[(i + 3) * lda + d] * b;
-      }
-      vstore(out + (i + 0) * ldo + j, c0);
-      vstore(out + (i + 1) * ldo + j, c1);
-      vstore(out + (i + 2) * ldo + j, c2);
-      vstore(out + (i + 3) * ldo + j, c3);
-    }
-    for (; j < C; j++)
-      for (int r = 0; r < 4; r++) {
-        float s = 0;
-        for (int d = 0; d < D; d++) s += A[(i + r) * lda + d] * Bt[d * ldb + j];
-        out[(i + r) * ldo + j] = s;
-      }
-  }
-  for (; i < R; i++) {
-    int j = 0;
-    for (; j + W <= C; j += W) {
-      V c{};
-      for (int d = 0; d < D; d++) c += A[i * lda + d] * vload<V>(Bt + d * ldb + j);
-      vstore(out + i * ldo + j, c);
-    }
-    for (; j < C; j++) {
+  int j = 0;
+  for (; j + 4 * W <= C; j += 4 * W) mmt_rows<V, 4>(A, lda, R, Bt + j, ldb, D, out + j, ldo);
+  for (; j + W <= C; j += W) mmt_rows<V, 1>(A, lda, R, Bt + j, ldb, D, out + j, ldo);
+  for (; j < C; j++)
+    for (int i = 0; i < R; i++) {
       float s = 0;
       for (int d = 0; d < D; d++) s += A[i * lda + d] * Bt[d * ldb + j];
       out[i * ldo + j] = s;
     }
-  }
 }
 
-// out[i*ldo + 0..D) += sum_j P[i*ldp + j] * X[j*ldx + 0..D)  (vectorised over D, four rows at a time)
+// out[i*ldo + d0 .. d0+NV*W) += sum_j P[i*ldp + j] * X[j*ldx + d]  for rows i0..i0+R (R <= 4)
+template <class V, int NV, int R> HCX_INL void acc_block(const float* P, int ldp, int C, const float* X, int64_t ldx, float* out, int64_t ldo) {
+  constexpr int W = VT<V>::W;
+  V c[R][NV];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[r][v] = vload<V>(out + r * ldo + v * W);
+  for (int j = 0; j < C; j++) {
+    V x[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) x[v] = vload<V>(X + j * ldx + v * W);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+      V p = vset<V>(P[r * ldp + j]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[r][v] += p * x[v];
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) vstore(out + r * ldo + v * W, c[r][v]);
+}
+
+template <class V, int NV> HCX_INL void acc_rows(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, float* out, int64_t ldo) {
+  int i = 0;
+  for (; i + 4 <= R; i += 4) acc_block<V, NV, 4>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
+  for (; i < R; i++) acc_block<V, NV, 1>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
+}
+
+// out[i*ldo + 0..D) += sum_j P[i*ldp + j] * X[j*ldx + 0..D)  (vectorised over D)
 template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, int D,
                                             float* out, int64_t ldo) {
   constexpr int W = VT<V>::W;
-  int i = 0;
-  for (; i + 4 <= R; i += 4) {
-    int d = 0;
-    for (; d + W <= D; d += W) {
-      V c0 = vload<V>(out + (i + 0) * ldo + d), c1 = vload<V>(out + (i + 1) * ldo + d);
-      V c2 = vload<V>(out + (i + 2) * ldo + d), c3 = vload<V>(out + (i + 3) * ldo + d);
-      for (int j = 0; j < C; j++) {
-        V x = vload<V>(X + j * ldx + d);
-        c0 += P[(i + 0) * ldp + j] * x;
-        c1 += P[(i + 1) * ldp + j] * x;
-        c2 += P[(i + 2) * ldp + j] * x;
-        c3 += P[(i + 3) * ldp + j] * x;
-      }
-      vstore(out + (i + 0) * ldo + d, c0);
-      vstore(out + (i + 1) * ldo + d, c1);
-      vstore(out + (i + 2) * ldo + d, c2);
-      vstore(out + (i + 3) * ldo + d, c3);
-    }
-    for (; d < D; d++)
-      for (int r = 0; r < 4; r++) {
-        float s = out[(i + r) * ldo + d];
-        for (int j = 0; j < C; j++) s += P[(i + r) * ldp + j] * X[j * ldx + d];
-        out[(i + r) * ldo + d] = s;
-      }
-  }
-  for (; i < R; i++)
-    for (int d = 0; d < D; d++) {
+  int d = 0;
+  for (; d + 4 * W <= D; d += 4 * W) acc_rows<V, 4>(P, ldp, R, C, X + d, ldx, out + d, ldo);
+  for (; d + W <= D; d += W) acc_rows<V, 1>(P, ldp, R, C, X + d, ldx, out + d, ldo);
+  for (; d < D; d++)
+    for (int i = 0; i < R; i++) {
       float s = out[i * ldo + d];
       for (int j = 0; j < C; j++) s += P[i * ldp + j] * X[j * ldx + d];
       out[i * ldo + d] = s;
@@ -111,6 +126,17 @@ template <class V> HCX_INL float exp_shift(float* s, int n, float c) {
   return sum;
 }
 
+// max(init, s[0..n)) with vector lanes (a scalar running max compiles to a store-forwarding chain).
+template <class V> HCX_INL float max_row(const float* s, int n, float init) {
+  constexpr int W = VT<V>::W;
+  V m = vset<V>(init);
+  int j = 0;
+  for (; j + W <= n; j += W) m = vmax(m, vload<V>(s + j));
+  float r = vmaxr(m);
+  for (; j < n; j++) r = s[j] > r ? s[j] : r;
+  return r;
+}
+
 struct Dims {
   int64_t B, T, S, Hq, Hkv, D, qOffset;
   int64_t Scap;  // rows allocated per batch in k and v (a KV cache holds more than S)
@@ -122,34 +148,65 @@ struct Dims {
   int64_t visible(int64_t t) const { return causal ? std::min<int64_t>(S, qOffset + t + 1) : S; }
 };
 
+// Operands laid out once per call so that no tile is copied per (query tile, key tile) pair:
+// Q pre-scaled in its own layout; K and V transposed tile by tile, [B, Hkv, S/BK, D, BK], so each
+// key tile is one contiguous block (a [D, S] layout would put its rows S floats apart, and a stride
+// that is a multiple of 4 KiB maps every row to the same L1 set).
+struct Packed {
+  std::vector<float> qs, kt, vt;
+  int64_t nkb = 0;
+  int64_t tileOff(const Dims& d, int64_t b, int64_t kh, int64_t kb) const { return ((b * d.Hkv + kh) * nkb + kb) * d.D * BK; }
+};
+
+static void pack(const Dims& d, const float* q, const float* k, const float* v, bool withVt, Packed& p) {
+  p.qs.resize(d.B * d.T * d.Hq * d.D);
+  p.nkb = (d.S + BK - 1) / BK;
+  p.kt.assign(d.B * d.Hkv * p.nkb * d.D * BK, 0.f);
+  if (withVt) p.vt.assign(p.kt.size(), 0.f);
+  parallel_for(d.B * d.T, 64, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* src = q + r * d.Hq * d.D;
+      float* dst = p.qs.data() + r * d.Hq * d.D;
+      for (int64_t x = 0; x < d.Hq * d.D; x++) dst[x] = src[x] * d.scale;
+    }
+  });
+  parallel_for(d.B * d.Hkv, 1, [&](int64_t g0, int64_t g1, int) {
+    for (int64_t g = g0; g < g1; g++) {
+      int64_t b = g / d.Hkv, kh = g % d.Hkv;
+      for (int64_t s = 0; s < d.S; s++) {
+        const float* kr = k + d.krow(b, s, kh);
+        const float* vr = v + d.krow(b, s, kh);
+        int64_t off = p.tileOff(d, b, kh, s / BK) + s % BK;
+        for (int64_t x = 0; x < d.D; x++) {
+          p.kt[off + x * BK] = kr[x];
+          if (withVt) p.vt[off + x * BK] = vr[x];
+        }
+      }
+    }
+  });
+}
+
 template <class V>
-HCX_INL void fwd_task(const Dims& d, const float* q, const float* k, const float* v, float* o, float* lse, int64_t task) {
+HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o, float* lse, int64_t task) {
   const int D = (int)d.D;
   int64_t nqb = (d.T + BQ - 1) / BQ;
   int64_t qb = task % nqb, h = (task / nqb) % d.Hq, b = task / (nqb * d.Hq);
   int64_t kh = h / (d.Hq / d.Hkv);
   int64_t q0 = qb * BQ;
   int nq = (int)std::min<int64_t>(BQ, d.T - q0);
-  std::vector<float> Qs(BQ * D), O(BQ * D, 0.f), Kt(D * BK), Vb(BK * D), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
-  for (int i = 0; i < nq; i++)
-    for (int x = 0; x < D; x++) Qs[i * D + x] = q[d.qrow(b, q0 + i, h) + x] * d.scale;
+  const int64_t ldq = d.Hq * d.D, ldv = d.Hkv * d.D;
+  const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
+  std::vector<float> O(BQ * D, 0.f), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
   int64_t kend = d.visible(q0 + nq - 1);
   for (int64_t k0 = 0; k0 < kend; k0 += BK) {
     int nk = (int)std::min<int64_t>(BK, kend - k0);
-    for (int j = 0; j < nk; j++) {
-      const float* kr = k + d.krow(b, k0 + j, kh);
-      const float* vr = v + d.krow(b, k0 + j, kh);
-      for (int x = 0; x < D; x++) Kt[x * BK + j] = kr[x];
-      std::memcpy(&Vb[j * D], vr, D * sizeof(float));
-    }
-    mm_rows_t<V>(Qs.data(), D, nq, Kt.data(), BK, nk, D, Sb.data(), BK);
+    mm_rows_t<V>(Qs, ldq, nq, pk.kt.data() + pk.tileOff(d, b, kh, k0 / BK), BK, nk, D, Sb.data(), BK);
     for (int i = 0; i < nq; i++) {
       float* s = &Sb[i * BK];
       // Keys j < lim are visible to this row; a row may see none of this tile.
       int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
       if (lim == 0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
-      float mx = m[i];
-      for (int j = 0; j < lim; j++) mx = s[j] > mx ? s[j] : mx;
+      float mx = max_row<V>(s, lim, m[i]);
       float alpha = std::exp(m[i] - mx);
       float sum = exp_shift<V>(s, lim, mx);
       for (int j = lim; j < nk; j++) s[j] = 0.f;
@@ -157,7 +214,7 @@ HCX_INL void fwd_task(const Dims& d, const float* q, const float* k, const float
       m[i] = mx;
       if (alpha != 1.f) for (int x = 0; x < D; x++) O[i * D + x] *= alpha;
     }
-    mm_rows_acc<V>(Sb.data(), BK, nq, nk, Vb.data(), D, D, O.data(), D);
+    mm_rows_acc<V>(Sb.data(), BK, nq, nk, v + d.krow(b, k0, kh), ldv, D, O.data(), D);
   }
   for (int i = 0; i < nq; i++) {
     float inv = 1.f / l[i];
@@ -168,7 +225,7 @@ HCX_INL void fwd_task(const Dims& d, const float* q, const float* k, const float
 }
 
 template <class V>
-HCX_INL void bwd_task(const Dims& d, const float* q, const float* k, const float* v, const float* go, const float* lse,
+HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const float* go, const float* lse,
                       const float* delta, float* gq_t, float* gk, float* gv, int64_t task) {
   const int D = (int)d.D;
   int64_t nkb = (d.S + BK - 1) / BK;
@@ -176,27 +233,21 @@ HCX_INL void bwd_task(const Dims& d, const float* q, const float* k, const float
   int64_t group = d.Hq / d.Hkv;
   int64_t k0 = kb * BK;
   int nk = (int)std::min<int64_t>(BK, d.S - k0);
-  std::vector<float> Kb(BK * D), Kt(D * BK), Vt(D * BK), dK(BK * D, 0.f), dV(BK * D, 0.f);
-  std::vector<float> Qs(BQ * D), dO(BQ * D), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
-  for (int j = 0; j < nk; j++) {
-    const float* kr = k + d.krow(b, k0 + j, kh);
-    const float* vr = v + d.krow(b, k0 + j, kh);
-    std::memcpy(&Kb[j * D], kr, D * sizeof(float));
-    for (int x = 0; x < D; x++) { Kt[x * BK + j] = kr[x]; Vt[x * BK + j] = vr[x]; }
-  }
+  const int64_t ldq = d.Hq * d.D, ldk = d.Hkv * d.D;
+  const float* Kb = k + d.krow(b, k0, kh);
+  const float* Kt = pk.kt.data() + pk.tileOff(d, b, kh, kb);
+  const float* Vt = pk.vt.data() + pk.tileOff(d, b, kh, kb);
+  std::vector<float> dK(BK * D, 0.f), dV(BK * D, 0.f), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
   // First query row that sees key k0: qOffset + t >= k0.
   int64_t tstart = d.causal ? std::max<int64_t>(0, k0 - d.qOffset) : 0;
   for (int64_t hh = 0; hh < group; hh++) {
     int64_t h = kh * group + hh;
     for (int64_t q0 = (tstart / BQ) * BQ; q0 < d.T; q0 += BQ) {
       int nq = (int)std::min<int64_t>(BQ, d.T - q0);
-      for (int i = 0; i < nq; i++) {
-        const float* qr = q + d.qrow(b, q0 + i, h);
-        for (int x = 0; x < D; x++) Qs[i * D + x] = qr[x] * d.scale;
-        std::memcpy(&dO[i * D], go + d.qrow(b, q0 + i, h), D * sizeof(float));
-      }
-      mm_rows_t<V>(Qs.data(), D, nq, Kt.data(), BK, nk, D, P.data(), BK);
-      mm_rows_t<V>(dO.data(), D, nq, Vt.data(), BK, nk, D, dP.data(), BK);
+      const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
+      const float* dO = go + d.qrow(b, q0, h);
+      mm_rows_t<V>(Qs, ldq, nq, Kt, BK, nk, D, P.data(), BK);
+      mm_rows_t<V>(dO, ldq, nq, Vt, BK, nk, D, dP.data(), BK);
       for (int i = 0; i < nq; i++) {
         int64_t row = (b * d.Hq + h) * d.T + q0 + i;
         float L = lse[row], Di = delta[row];
@@ -209,13 +260,13 @@ HCX_INL void bwd_task(const Dims& d, const float* q, const float* k, const float
       }
       // dV += P^T dO
       for (int i = 0; i < nq; i++) for (int j = 0; j < nk; j++) PT[j * BQ + i] = P[i * BK + j];
-      mm_rows_acc<V>(PT.data(), BQ, nk, nq, dO.data(), D, D, dV.data(), D);
+      mm_rows_acc<V>(PT.data(), BQ, nk, nq, dO, ldq, D, dV.data(), D);
       // dK += dS^T (Q * scale)
       for (int i = 0; i < nq; i++) for (int j = 0; j < nk; j++) PT[j * BQ + i] = dP[i * BK + j];
-      mm_rows_acc<V>(PT.data(), BQ, nk, nq, Qs.data(), D, D, dK.data(), D);
+      mm_rows_acc<V>(PT.data(), BQ, nk, nq, Qs, ldq, D, dK.data(), D);
       // dQ += scale * dS K
       for (int i = 0; i < nq; i++) for (int j = 0; j < nk; j++) dP[i * BK + j] *= d.scale;
-      mm_rows_acc<V>(dP.data(), BK, nq, nk, Kb.data(), D, D, gq_t + d.qrow(b, q0, h), d.Hq * D);
+      mm_rows_acc<V>(dP.data(), BK, nq, nk, Kb, ldk, D, gq_t + d.qrow(b, q0, h), ldq);
     }
   }
   for (int j = 0; j < nk; j++) {
@@ -225,10 +276,10 @@ HCX_INL void bwd_task(const Dims& d, const float* q, const float* k, const float
   }
 }
 
-HCX_TARGET_512 static void fwd_512(const Dims& d, const float* q, const float* k, const float* v, float* o, float* l, int64_t t) { fwd_task<v16f>(d, q, k, v, o, l, t); }
-HCX_TARGET_256 static void fwd_256(const Dims& d, const float* q, const float* k, const float* v, float* o, float* l, int64_t t) { fwd_task<v8f>(d, q, k, v, o, l, t); }
-HCX_TARGET_512 static void bwd_512(const Dims& d, const float* q, const float* k, const float* v, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v16f>(d, q, k, v, go, l, dl, gq, gk, gv, t); }
-HCX_TARGET_256 static void bwd_256(const Dims& d, const float* q, const float* k, const float* v, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v8f>(d, q, k, v, go, l, dl, gq, gk, gv, t); }
+HCX_TARGET_512 static void fwd_512(const Dims& d, const Packed& p, const float* v, float* o, float* l, int64_t t) { fwd_task<v16f>(d, p, v, o, l, t); }
+HCX_TARGET_256 static void fwd_256(const Dims& d, const Packed& p, const float* v, float* o, float* l, int64_t t) { fwd_task<v8f>(d, p, v, o, l, t); }
+HCX_TARGET_512 static void bwd_512(const Dims& d, const Packed& p, const float* k, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v16f>(d, p, k, go, l, dl, gq, gk, gv, t); }
+HCX_TARGET_256 static void bwd_256(const Dims& d, const Packed& p, const float* k, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v8f>(d, p, k, go, l, dl, gq, gk, gv, t); }
 
 static bool read_dims(Args& a, size_t at, Dims& d) {
   d.B = a.i64(at); d.T = a.i64(at + 1); d.S = a.i64(at + 2); d.Hq = a.i64(at + 3); d.Hkv = a.i64(at + 4);
@@ -254,12 +305,14 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   if (a.failed || d.Scap < d.S) { a.fail("attention: kvCapacity must be >= S"); return nullptr; }
   int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
   Isa is = isa();
+  Packed pk;
+  pack(d, q, k, v, false, pk);
   // Tasks are dealt round-robin: under a causal mask later query tiles cost more.
   parallel_run(num_threads(), [&](int th, int nth) {
     for (int64_t t = th; t < tasks; t += nth) {
-      if (is == Isa::Avx512) fwd_512(d, q, k, v, o, lse, t);
-      else if (is == Isa::Avx2) fwd_256(d, q, k, v, o, lse, t);
-      else fwd_task<v4f>(d, q, k, v, o, lse, t);
+      if (is == Isa::Avx512) fwd_512(d, pk, v, o, lse, t);
+      else if (is == Isa::Avx2) fwd_256(d, pk, v, o, lse, t);
+      else fwd_task<v4f>(d, pk, v, o, lse, t);
     }
   });
   return undef(env);
@@ -304,14 +357,16 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   std::vector<std::vector<float>> gq_parts(nt);
   int64_t tasks = d.B * d.Hkv * ((d.S + BK - 1) / BK);
   Isa is = isa();
+  Packed pk;
+  pack(d, q, k, v, true, pk);
   parallel_run(nt, [&](int th, int nth) {
     float* part = gq;
     if (th > 0) { gq_parts[th].assign(nq_el, 0.f); part = gq_parts[th].data(); }
     // Key tiles are dealt round-robin so causal work is balanced between threads.
     for (int64_t t = th; t < tasks; t += nth) {
-      if (is == Isa::Avx512) bwd_512(d, q, k, v, go, lse, delta.data(), part, gk, gv, t);
-      else if (is == Isa::Avx2) bwd_256(d, q, k, v, go, lse, delta.data(), part, gk, gv, t);
-      else bwd_task<v4f>(d, q, k, v, go, lse, delta.data(), part, gk, gv, t);
+      if (is == Isa::Avx512) bwd_512(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
+      else if (is == Isa::Avx2) bwd_256(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
+      else bwd_task<v4f>(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
     }
   });
   for (int th = 1; th < nt; th++)
