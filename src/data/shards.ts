@@ -40,20 +40,8 @@ export interface DatasetIndex {
 
 export const bytesPer = (d: Dtype): number => (d === 'uint16' ? 2 : 4);
 
-/** Writes a file via a temporary name and rename, fsynced, so readers never see half a file. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally { closeSync(fd); }
-  renameSync(tmp, file);
-}
-
-export const writeJsonAtomic = (file: string, obj: unknown): void => writeFileAtomic(file, JSON.stringify(obj, null, 2) + '\n');
+import { writeFileAtomic } from '../util/atomic.js';
+export { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
 export function readIndex(dir: string): DatasetIndex {
   const p = path.join(dir, 'index.json');

@@ -1,7 +1,6 @@
 // The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header mapping
 // each tensor name to dtype, shape and byte range, then the raw little-endian data.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export type StDtype = 'F32' | 'BF16' | 'F16' | 'I32';
 
@@ -67,21 +66,8 @@ export function decodeSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFi
   return { tensors, metadata };
 }
 
-/** Writes a file atomically: a temporary name in the same folder, fsync, then rename. */
-export function writeFileAtomic(file: string, data: Buffer | string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const b = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
+export { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export function saveSafetensors(file: string, tensors: [string, StTensor][], metadata: Record<string, string> = {}): void {
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));

@@ -11,7 +11,7 @@ import { trainFlopsPerToken, parameterCount } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { AdamW, F, backward, clipGradNorm, cosineLr, noGrad, tidy } from '../tensor/index.js';
-import { writeFileAtomic } from '../model/safetensors.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { parsePretrainConfig, type PretrainConfig } from './config.js';
 import { lineChartSvg } from './plot.js';
 import { Progress } from './progress.js';
@@ -126,12 +126,7 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
     let lossSum = 0;
     for (let micro = 0; micro < cfg.gradAccum; micro++) {
       const batch = loader.next();
-      const L = batch.recordLen;
-      const ids = new Int32Array(B * T), tgt = new Int32Array(B * T);
-      for (let b = 0; b < B; b++) {
-        ids.set(batch.tokens.subarray(b * L, b * L + T), b * T);
-        tgt.set(batch.tokens.subarray(b * L + 1, b * L + 1 + T), b * T);
-      }
+      const { ids, tgt } = inputsAndTargets(batch.tokens, B, batch.recordLen, T);
       lossSum += tidy(() => {
         const loss = model.loss(ids, tgt, B, T);
         const scaled = cfg.gradAccum > 1 ? F.scale(loss, 1 / cfg.gradAccum) : loss;
@@ -170,6 +165,16 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
   return { runDir: cfg.runDir, model, metrics, finalCheckpoint: lastSaved };
 }
 
+/** Splits records of T + 1 tokens into model inputs and next-token targets, [B * T] each. */
+function inputsAndTargets(tokens: Int32Array, B: number, L: number, T: number): { ids: Int32Array; tgt: Int32Array } {
+  const ids = new Int32Array(B * T), tgt = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    ids.set(tokens.subarray(b * L, b * L + T), b * T);
+    tgt.set(tokens.subarray(b * L + 1, b * L + 1 + T), b * T);
+  }
+  return { ids, tgt };
+}
+
 /** Mean loss over the held-out tail of the short phase (fixed order, no gradient). */
 function heldoutLoss(model: Transformer, cfg: PretrainConfig, phases: Phases): number {
   const n = cfg.heldoutRecords;
@@ -179,12 +184,7 @@ function heldoutLoss(model: Transformer, cfg: PretrainConfig, phases: Phases): n
   let total = 0;
   for (let i = 0; i < cfg.evalBatches; i++) {
     const batch = loader.next();
-    const L = batch.recordLen;
-    const ids = new Int32Array(B * T), tgt = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) {
-      ids.set(batch.tokens.subarray(b * L, b * L + T), b * T);
-      tgt.set(batch.tokens.subarray(b * L + 1, b * L + 1 + T), b * T);
-    }
+    const { ids, tgt } = inputsAndTargets(batch.tokens, B, batch.recordLen, T);
     total += tidy(() => noGrad(() => model.loss(ids, tgt, B, T).item()));
   }
   loader.close();
