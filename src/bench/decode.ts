@@ -1,0 +1,154 @@
+// `hcx bench decode`: greedy decoding tokens/s of the peer model (PRESETS.peer: vocab 8192, d 256, 4 layers,
+// 4 heads / 2 KV heads, SwiGLU 688; random weights) in hcx (generateBatch, fp32) and in llama.cpp through
+// node-llama-cpp on the GGUF that hcx exports from the same weights (F32 and F16), at batch 1 and 8.
+// A case = a fixed 16-token prompt per sequence (prefill) + 128 greedy new tokens per sequence; tokens_per_s =
+// batch * 128 / wall time of the case, median of --repeat runs after one warm-up. llama.cpp's batch 8 is one
+// context with 8 sequences decoded together (node-llama-cpp puts the sequences' pending tokens in one batch per
+// decode call). llama.cpp runs with its defaults otherwise (KV cache F16, flash attention auto).
+// Every (system, dtype, threads) case runs in its own child process so thread pools do not interfere.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, flagBool, flagList, flagNumber, flagString } from '../cli/args.js';
+import { median, table } from './stats.js';
+
+interface Row { system: string; threads: number; dtype: string; batch: number; tokens_per_s: number; ms: number; ratio_hcx_over_llamacpp?: number }
+
+const PROMPT_LEN = 16;
+
+/** Fixed prompts: sequence b is 16 ids derived from b (same length, different content). */
+function prompts(batch: number, vocab: number): number[][] {
+  return Array.from({ length: batch }, (_, b) => Array.from({ length: PROMPT_LEN }, (_, i) => (1 + 37 * i + 101 * b) % vocab));
+}
+
+async function peerModel() {
+  const { PRESETS } = await import('../model/config.js');
+  const { Transformer } = await import('../model/transformer.js');
+  return new Transformer({ ...PRESETS.peer }, 1);
+}
+
+async function hcxWorker(threads: number, batches: number[], newTokens: number, repeat: number): Promise<void> {
+  const { setThreads } = await import('../native/index.js');
+  const { generateBatch } = await import('../model/generate.js');
+  setThreads(threads);
+  const model = await peerModel();
+  for (const batch of batches) {
+    const ps = prompts(batch, model.config.vocabSize);
+    const once = (): number => {
+      const t0 = process.hrtime.bigint();
+      const g = generateBatch(model, ps, { maxNewTokens: newTokens });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (g.some((x) => x.ids.length !== newTokens)) throw new Error('hcx decode: a sequence stopped early');
+      return ms;
+    };
+    once();
+    const ms = median(Array.from({ length: repeat }, once));
+    const row: Row = { system: 'hcx', threads, dtype: 'f32', batch, tokens_per_s: (batch * newTokens) / (ms / 1000), ms };
+    process.stdout.write(JSON.stringify(row) + '\n');
+  }
+}
+
+async function llamaWorker(file: string, dtype: string, threads: number, batches: number[], newTokens: number, repeat: number): Promise<void> {
+  const { getLlama } = await import('node-llama-cpp');
+  type Tok = import('node-llama-cpp').Token;
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, progressLogs: false });
+  const model = await llama.loadModel({ modelPath: file });
+  for (const batch of batches) {
+    const ctx = await model.createContext({ sequences: batch, contextSize: batch * (PROMPT_LEN + newTokens + 16), threads: { ideal: threads, min: threads } });
+    const seqs = Array.from({ length: batch }, () => ctx.getSequence());
+    const ps = prompts(batch, 8192);
+    const decodeOne = async (seq: (typeof seqs)[number], p: number[]): Promise<number> => {
+      await seq.clearHistory();
+      let n = 0;
+      for await (const _t of seq.evaluate(p as Tok[], { temperature: 0, yieldEogToken: true })) if (++n >= newTokens) break;
+      return n;
+    };
+    const once = async (): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      const counts = await Promise.all(seqs.map((s, b) => decodeOne(s, ps[b])));
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (counts.some((c) => c !== newTokens)) throw new Error('llama.cpp decode: a sequence stopped early');
+      return ms;
+    };
+    await once();
+    const times: number[] = [];
+    for (let i = 0; i < repeat; i++) times.push(await once());
+    const ms = median(times);
+    const row: Row = { system: 'llama.cpp', threads, dtype, batch, tokens_per_s: (batch * newTokens) / (ms / 1000), ms };
+    process.stdout.write(JSON.stringify(row) + '\n');
+    await ctx.dispose();
+  }
+  await model.dispose();
+}
+
+/** Writes the peer model (random weights, seed 1) as GGUF f32 and f16 with a small tokenizer (vocab padded). */
+async function writeGgufs(dir: string): Promise<Record<string, string>> {
+  const { trainTokenizer } = await import('../tokenizer/index.js');
+  const { exportGguf } = await import('../model/gguf.js');
+  const tok = await trainTokenizer({ texts: ['hcx decode benchmark: the quick brown fox, 한국어 문장입니다.'], vocabSize: 300, split: 'rules' });
+  const model = await peerModel();
+  const files: Record<string, string> = {};
+  for (const dt of ['f32', 'f16'] as const) {
+    files[dt] = path.join(dir, `peer-${dt}.gguf`);
+    exportGguf(model, tok, files[dt], { dtype: dt === 'f32' ? 'F32' : 'F16', name: 'hcx-peer-random' });
+  }
+  return files;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const p = parseArgs(argv);
+  const newTokens = flagNumber(p, 'new', 128);
+  const repeat = flagNumber(p, 'repeat', 3);
+  const batches = flagList(p, 'batch', [1, 8]);
+  if (p.flags.has('worker')) {
+    const [system, threads] = p.positional;
+    if (system === 'hcx') return hcxWorker(Number(threads), batches, newTokens, repeat);
+    return llamaWorker(flagString(p, 'file')!, flagString(p, 'dtype')!, Number(threads), batches, newTokens, repeat);
+  }
+  const json = flagBool(p, 'json');
+  const threadList = flagList(p, 'threads', [1, 2]);
+  const systems = (flagString(p, 'systems', 'hcx,llama.cpp') ?? '').split(',');
+  const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hcx-bench-decode-'));
+  const rows: Row[] = [];
+  const loadBefore = os.loadavg()[0];
+  try {
+    const files = systems.includes('llama.cpp') ? await writeGgufs(dir) : {};
+    const cases: { args: string[]; label: string }[] = [];
+    for (const threads of threadList) {
+      if (systems.includes('hcx')) cases.push({ args: ['hcx', String(threads)], label: `hcx f32 threads=${threads}` });
+      for (const [dt, f] of Object.entries(files)) cases.push({ args: ['llama.cpp', String(threads), '--file', f, '--dtype', dt], label: `llama.cpp ${dt} threads=${threads}` });
+    }
+    for (const c of cases) {
+      const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
+        'bench', 'decode', '--worker=1', '--new', String(newTokens), '--repeat', String(repeat), '--batch', batches.join(','), ...c.args],
+      { encoding: 'utf8', maxBuffer: 1 << 24 });
+      if (r.status !== 0) throw new Error(`decode bench worker failed (${c.label}): ${r.stderr}`);
+      const got = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Row);
+      rows.push(...got);
+      if (!json) for (const g of got) process.stderr.write(`  ${c.label} batch=${g.batch}: ${g.tokens_per_s.toFixed(0)} tokens/s\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // hcx (f32) over llama.cpp at the same threads, batch and dtype f32 (equal precision).
+  for (const r of rows) {
+    if (r.system !== 'hcx') continue;
+    const peer = rows.find((x) => x.system === 'llama.cpp' && x.dtype === 'f32' && x.threads === r.threads && x.batch === r.batch);
+    if (peer) r.ratio_hcx_over_llamacpp = r.tokens_per_s / peer.tokens_per_s;
+  }
+  // The machine is shared: the 1-minute load average before and after says how much the figures can be trusted.
+  const load = { before: loadBefore, after: os.loadavg()[0], cpus: os.cpus().length };
+  const shape = { model: 'peer', vocab: 8192, d_model: 256, layers: 4, heads: 4, kv_heads: 2, ffn: 688, prompt_tokens: PROMPT_LEN, new_tokens: newTokens, repeat };
+  if (json) {
+    console.log(JSON.stringify({ shape, load, rows }, null, 2));
+    return;
+  }
+  console.log(`greedy decode, peer model (random weights), ${PROMPT_LEN}-token prompt + ${newTokens} new tokens per sequence, median of ${repeat}`);
+  console.log(table(['system', 'dtype', 'threads', 'batch', 'tokens/s', 'ms', 'hcx/llama.cpp f32'],
+    rows.map((r) => [r.system, r.dtype, r.threads, r.batch, r.tokens_per_s, r.ms, r.ratio_hcx_over_llamacpp ?? ''])));
+  console.log('llama.cpp: node-llama-cpp 3.21.1, CPU, its defaults (KV cache F16, flash attention auto); batch 8 = 8 sequences of one context.');
+  console.log(`load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after, on ${load.cpus} CPUs (other jobs share them).`);
+}
