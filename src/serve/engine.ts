@@ -248,13 +248,42 @@ export class Engine {
   private kick(): void {
     if (!this.autoRun || this.loopScheduled) return;
     this.loopScheduled = true;
-    setImmediate(() => this.loop());
+    // After a long step, a timer (not setImmediate) lets the event loop's poll phase wait about a
+    // millisecond for I/O: a request's accept, headers and body each need a turn of the loop, and
+    // without that window requests arriving together would be admitted a few per (long) step.
+    if (this.lastStepMs >= 2) setTimeout(() => this.loop(), 0);
+    else setImmediate(() => this.loop());
+  }
+
+  private lastStepMs = 0;
+  private arrivals = 0;
+  private holdSince = 0;
+
+  /**
+   * The server calls this when a connection or request comes in. Node accepts about one connection per
+   * turn of the event loop, so a burst of clients would join one per step; while arrivals keep coming,
+   * the next step waits (at most about one step's duration) so they join together.
+   */
+  noteArrival(): void {
+    this.arrivals++;
   }
 
   private loop(): void {
     this.loopScheduled = false;
     if (!this.scheduler.hasWork) return;
-    this.step();
+    if (this.arrivals > 0) {
+      const t = now();
+      if (this.holdSince === 0) this.holdSince = t;
+      if (t - this.holdSince < Math.max(2, Math.min(20, this.lastStepMs))) {
+        this.arrivals = 0;
+        this.loopScheduled = true;
+        setImmediate(() => this.loop());
+        return;
+      }
+    }
+    this.arrivals = 0;
+    this.holdSince = 0;
+    this.lastStepMs = this.step().ms;
     if (this.scheduler.hasWork) this.kick();
   }
 

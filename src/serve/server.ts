@@ -149,6 +149,7 @@ export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOp
   }
 
   const server = http.createServer((req, res) => {
+    engine.noteArrival();
     const p = handle(req, res).catch((e: unknown) => {
       const err = e instanceof ApiError ? e : new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`);
       if (res.headersSent) {
@@ -161,6 +162,7 @@ export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOp
     inflight.add(p);
   });
   server.keepAliveTimeout = 5000;
+  server.on('connection', () => engine.noteArrival());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });
