@@ -193,6 +193,16 @@ test('F16 and BF16 GGUF: log-probs match within their tolerance', async (t) => {
   assert.ok(rb.maxDiff < 0.1 * Math.max(1, rb.range), `BF16: max |Δ log p| ${rb.maxDiff} (logit range ${rb.range})`);
 });
 
+test('llama.cpp tokenizes text like hcx where the pre-tokenizers agree, and detokenizes losslessly', () => {
+  const lm = loaded[0];
+  assert.ok(lm, 'the F32 model of the first test is loaded');
+  for (const s of [TEXT[2], TEXT[3], TEXT[4], "I'll be there at 10:30, won't you?"]) assert.deepEqual([...lm.tokenize(s, false)], tok.encode(s), s);
+  assert.deepEqual([...lm.tokenize('<|user|>hi<|endofturn|>', true)], tok.encode('<|user|>hi<|endofturn|>', { allowSpecial: true }));
+  // Documented difference: hcx splits letters by script ("GPT" + "를"), llama-bpe does not; text still round-trips.
+  for (const s of [...TEXT, 'GPT를 쓰는 사람들은 12345개의 토큰을 셉니다.']) assert.equal(lm.detokenize(tok.encode(s) as Token[], false), s);
+  assert.equal(lm.tokens.eos, tok.special.endofturn);
+});
+
 test('GGUF reader gives back the metadata and tensors (Q/K rows permuted for llama.cpp RoPE)', () => {
   const file = path.join(dir, 'roundtrip.gguf');
   exportGguf(model, tok, file);
