@@ -30,6 +30,7 @@ export const command: Command = {
     if (!['hf', 'gguf', 'both'].includes(format)) throw new Error(`hcx export: --format must be hf, gguf or both, got "${format}"`);
     const dtype = flagString(a, 'dtype', 'f32')!;
     if (!['f32', 'f16', 'bf16'].includes(dtype)) throw new Error(`hcx export: --dtype must be f32, f16 or bf16, got "${dtype}"`);
+    if (!existsSync(modelDir)) throw new Error(`hcx export: ${modelDir} does not exist`);
     const tokFile = flagString(a, 'tokenizer') ?? findRunTokenizer(modelDir);
     if (!tokFile) throw new Error('hcx export: no --tokenizer FILE and no hcx tokenizer.json in the run directory');
     const [{ loadModel }, { Tokenizer }, { exportHfModel }, { exportGguf }] = await Promise.all([
