@@ -29,11 +29,12 @@ async function peerModel() {
   return new Transformer({ ...PRESETS.peer }, 1);
 }
 
-async function hcxWorker(threads: number, batches: number[], newTokens: number, repeat: number): Promise<void> {
+async function hcxWorker(threads: number, batches: number[], newTokens: number, repeat: number, dtype: 'f32' | 'bf16' = 'f32'): Promise<void> {
   const { setThreads } = await import('../native/index.js');
   const { generateBatch } = await import('../model/generate.js');
   setThreads(threads);
   const model = await peerModel();
+  model.computeDtype = dtype;
   for (const batch of batches) {
     const ps = prompts(batch, model.config.vocabSize);
     const once = (): number => {
@@ -45,7 +46,7 @@ async function hcxWorker(threads: number, batches: number[], newTokens: number, 
     };
     once();
     const ms = median(Array.from({ length: repeat }, once));
-    const row: Row = { system: 'hcx', threads, dtype: 'f32', batch, tokens_per_s: (batch * newTokens) / (ms / 1000), ms };
+    const row: Row = { system: 'hcx', threads, dtype, batch, tokens_per_s: (batch * newTokens) / (ms / 1000), ms };
     process.stdout.write(JSON.stringify(row) + '\n');
   }
 }
@@ -104,7 +105,7 @@ export async function run(argv: string[]): Promise<void> {
   const batches = flagList(p, 'batch', [1, 8]);
   if (p.flags.has('worker')) {
     const [system, threads] = p.positional;
-    if (system === 'hcx') return hcxWorker(Number(threads), batches, newTokens, repeat);
+    if (system === 'hcx') return hcxWorker(Number(threads), batches, newTokens, repeat, flagString(p, 'dtype') === 'bf16' ? 'bf16' : 'f32');
     return llamaWorker(flagString(p, 'file')!, flagString(p, 'dtype')!, Number(threads), batches, newTokens, repeat);
   }
   const json = flagBool(p, 'json');
@@ -118,7 +119,7 @@ export async function run(argv: string[]): Promise<void> {
     const files = systems.includes('llama.cpp') ? await writeGgufs(dir) : {};
     const cases: { args: string[]; label: string }[] = [];
     for (const threads of threadList) {
-      if (systems.includes('hcx')) cases.push({ args: ['hcx', String(threads)], label: `hcx f32 threads=${threads}` });
+      if (systems.includes('hcx')) for (const dt of ['f32', 'bf16']) cases.push({ args: ['hcx', String(threads), '--dtype', dt], label: `hcx ${dt} threads=${threads}` });
       for (const [dt, f] of Object.entries(files)) cases.push({ args: ['llama.cpp', String(threads), '--file', f, '--dtype', dt], label: `llama.cpp ${dt} threads=${threads}` });
     }
     for (const c of cases) {
@@ -133,10 +134,12 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  // hcx (f32) over llama.cpp at the same threads, batch and dtype f32 (equal precision).
+  // hcx over llama.cpp at the same threads and batch and equal precision: f32 with f32, bf16 with f16
+  // (both 16-bit weights).
   for (const r of rows) {
     if (r.system !== 'hcx') continue;
-    const peer = rows.find((x) => x.system === 'llama.cpp' && x.dtype === 'f32' && x.threads === r.threads && x.batch === r.batch);
+    const peerDtype = r.dtype === 'bf16' ? 'f16' : 'f32';
+    const peer = rows.find((x) => x.system === 'llama.cpp' && x.dtype === peerDtype && x.threads === r.threads && x.batch === r.batch);
     if (peer) r.ratio_hcx_over_llamacpp = r.tokens_per_s / peer.tokens_per_s;
   }
   // The machine is shared: the 1-minute load average before and after says how much the figures can be trusted.
@@ -147,7 +150,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   console.log(`greedy decode, peer model (random weights), ${PROMPT_LEN}-token prompt + ${newTokens} new tokens per sequence, median of ${repeat}`);
-  console.log(table(['system', 'dtype', 'threads', 'batch', 'tokens/s', 'ms', 'hcx/llama.cpp f32'],
+  console.log(table(['system', 'dtype', 'threads', 'batch', 'tokens/s', 'ms', 'hcx/llama.cpp (f32|f16)'],
     rows.map((r) => [r.system, r.dtype, r.threads, r.batch, r.tokens_per_s, r.ms, r.ratio_hcx_over_llamacpp ?? ''])));
   console.log('llama.cpp: node-llama-cpp 3.21.1, CPU, its defaults (KV cache F16, flash attention auto); batch 8 = 8 sequences of one context.');
   console.log(`load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after, on ${load.cpus} CPUs (other jobs share them).`);

@@ -1,7 +1,7 @@
 // Autoregressive generation with a KV cache: prefill the prompt once, then one token per step.
 import { Rng, tidy } from '../tensor/index.js';
 import { KVCache } from './kv_cache.js';
-import { type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
+import { type SamplingOptions, argmax, sampleToken, validateSampling } from './sampling.js';
 import type { Transformer } from './transformer.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -44,12 +44,19 @@ export function generateBatch(model: Transformer, prompts: number[][], opts: Gen
   const out: number[][] = prompts.map(() => []);
   const done: (Generation['finishReason'] | null)[] = prompts.map(() => null);
   const texts: (string | undefined)[] = prompts.map(() => undefined);
+  const plainGreedy = !(opts.temperature! > 0) && (opts.repetitionPenalty ?? 1) === 1 && !opts.presencePenalty && !opts.frequencyPenalty;
   let input = Int32Array.from(prompts.flat());
   let steps = T;
   for (let n = 0; n < maxNew && done.some((d) => d === null); n++) {
     const next = tidy(() => {
       const logits = model.infer(input, B, steps, { cache, lastOnly: true });
-      return prompts.map((p, b) => done[b] !== null ? 0 : sampleToken(logits.data.slice(b * V, (b + 1) * V), [...p, ...out[b]], opts, rng));
+      return prompts.map((p, b) => {
+        if (done[b] !== null) return 0;
+        const row = logits.data.subarray(b * V, (b + 1) * V);
+        // Greedy without penalties needs neither a copy of the row nor the token history.
+        if (plainGreedy) return argmax(row);
+        return sampleToken(row.slice(), [...p, ...out[b]], opts, rng);
+      });
     });
     for (let b = 0; b < B; b++) {
       if (done[b] !== null) continue;

@@ -1,7 +1,7 @@
 // nn.Linear computed in bf16 (AVX512_BF16 dot products where the CPU has them): y = x W^T with W held
 // as a bf16 copy of the fp32 master weight. The input is saved for backward in bf16 too, halving
 // that activation's memory. Gradients flow to x and, in fp32, to the master W.
-import { record } from '../autograd.js';
+import { isGradEnabled, record } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 import { native } from '../../native/index.js';
 import { shapeStr } from './util.js';
@@ -44,7 +44,7 @@ export function linearBf16(x: Tensor, w: Tensor): Tensor {
   const wb = bf16Of(w);
   const y = new Tensor([...x.shape.slice(0, -1), N]);
   K.gemmBf16(x.data, wb, y.data, 1, M, N, Kd, 0, 1, 1, 0, 0, 0, 0);
-  const saved = w.requiresGrad ? toBf16(x.data) : null;
+  const saved = isGradEnabled() && w.requiresGrad ? toBf16(x.data) : null;
   return record(y, 'linearBf16', [x, w], (g, ctx) => {
     const gx = ctx.gradFor(0);
     // dX[M,K] = dY[M,N] W[N,K]
