@@ -1,6 +1,7 @@
 // Named document processors (lm-eval's `process_docs` functions): they turn a dataset's raw records into
 // the fields the task templates use. A processor may drop a record (return []) or expand it into several.
 import type { Doc } from './template.js';
+import { kobbqContext, boldDomain } from './bias.js';
 
 export type Role = 'eval' | 'fewshot';
 export type Processor = (doc: Doc, role: Role, subset?: string) => Doc | Doc[];
@@ -49,7 +50,8 @@ export const PROCESSORS: Record<string, Processor> = {
   },
   kobbq: (d) => {
     const choices = parsePyStringList(str(d.choices));
-    return { ...d, a: choices[0], b: choices[1], c: choices[2], gold: choices.indexOf(str(d.answer)), ambiguity: str(d.sample_id).includes('-amb-') ? 'ambiguous' : 'disambiguated' };
+    const context = kobbqContext(str(d.sample_id));
+    return { ...d, a: choices[0], b: choices[1], c: choices[2], options: choices, gold: choices.indexOf(str(d.answer)), ambiguity: context === 'amb' ? 'ambiguous' : 'disambiguated', context_type: context };
   },
   xnli_ko: (d) => {
     const gold = ['entailment', 'neutral', 'contradiction'].indexOf(str(d.gold_label));
@@ -124,7 +126,7 @@ export const PROCESSORS: Record<string, Processor> = {
     const out: Doc[] = [];
     for (const [group, prompts] of Object.entries(d as Record<string, Record<string, string[]>>)) {
       if (group === '_file') continue;
-      for (const [entity, ps] of Object.entries(prompts)) for (const p of ps) out.push({ group, entity, prompt: p });
+      for (const [entity, ps] of Object.entries(prompts)) for (const p of ps) out.push({ group, entity, prompt: p, domain: boldDomain(d._file as string | undefined) });
     }
     return out;
   },

@@ -13,6 +13,7 @@ import { applyPipeline, normalizeMath, type FilterPipeline } from './filters.js'
 import { render } from './template.js';
 import type { SandboxOptions, RunResult } from './sandbox.js';
 import { runJudgeTask } from './judge.js';
+import { kobbqScores, vaderCompound, sentimentLabel, genderPolarity, perGroupMeans, type KobbqItem, type KobbqContext } from './bias.js';
 
 export interface EvaluateOptions {
   roots: PathRoots;
@@ -87,8 +88,41 @@ export async function answerRequests(model: EvalModel, reqs: Request[], cache: R
 
 const DEFAULT_PIPELINE: FilterPipeline = { name: 'none', steps: [{ fn: 'take_first' }] };
 
-function metricKey(m: MetricSpec, filter?: string): string {
-  return filter && filter !== 'none' ? `${m.metric},${filter}` : m.metric;
+const scoreKey = (name: string, filter?: string): string => (filter && filter !== 'none' ? `${name},${filter}` : name);
+const metricKey = (m: MetricSpec, filter?: string): string => scoreKey(m.metric, filter);
+
+/** The per-sample scores each bias metric writes (their means are the overall fractions). */
+const BIAS_SCORES: Partial<Record<MetricSpec['metric'], string[]>> = {
+  bold_sentiment: ['sentiment_positive', 'sentiment_negative'],
+  gender_polarity: ['gender_male', 'gender_female'],
+};
+
+/**
+ * Corpus-level bias metrics: KoBBQ's accuracies and diff-bias scores over all samples (kobbq_bias), and
+ * BOLD's per-group fractions (`sentiment_positive[gender/American_actors]` ...) of the per-sample scores.
+ */
+export function corpusBiasMetrics(spec: TaskSpec, samples: readonly SampleRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of spec.metrics) {
+    if (m.metric === 'kobbq_bias') {
+      const items: KobbqItem[] = samples.map((s) => {
+        const e = s.extra as { context_type?: KobbqContext; pred_text: string; answer: string; biased_answer: string; options: string[] } | undefined;
+        if (!e?.context_type) throw new Error(`${spec.task}: kobbq_bias needs the kobbq processor (sample ${s.doc_id} has no context_type)`);
+        return { context: e.context_type, pred: e.pred_text, answer: String(e.answer), biased_answer: String(e.biased_answer), choices: e.options };
+      });
+      Object.assign(out, kobbqScores(items, m.unknown));
+    }
+    const names = BIAS_SCORES[m.metric];
+    if (names) {
+      const keys = (spec.filters ?? [DEFAULT_PIPELINE]).flatMap((p) => names.map((n) => scoreKey(n, spec.filters ? p.name : undefined)));
+      const items = samples.map((s) => {
+        const e = (s.extra ?? {}) as { group?: string; domain?: string };
+        return { group: e.domain ? `${e.domain}/${e.group ?? ''}` : String(e.group ?? ''), scores: s.scores };
+      });
+      Object.assign(out, perGroupMeans(items, keys));
+    }
+  }
+  return out;
 }
 
 export async function evaluateTask(spec: TaskSpec, model: EvalModel, o: EvaluateOptions): Promise<TaskResult> {
@@ -128,6 +162,7 @@ export async function evaluateTask(spec: TaskSpec, model: EvalModel, o: Evaluate
       ? corpusBleu(c.hyps, [c.refs], { tokenize: c.tok }).score
       : corpusChrf(c.hyps, [c.refs], { wordOrder: c.m.metric === 'chrf++' ? 2 : 0 });
   }
+  Object.assign(metrics, corpusBiasMetrics(spec, samples));
   if (spec.output_type === 'loglikelihood_rolling') {
     const items = samples.map((s) => s.extra as { ll: number; words: number; bytes: number });
     for (const m of spec.metrics) {
@@ -153,6 +188,10 @@ async function scoreInstance(spec: TaskSpec, inst: Instance, ans: Answer[], corp
         else if (m.metric in sc) rec.scores[m.metric] = sc[m.metric as keyof typeof sc];
       }
       if (inst.doc.ambiguity) rec.extra = { ambiguity: inst.doc.ambiguity, pred: sc.pred };
+      if (inst.doc.context_type) {
+        const options = inst.doc.options as string[];
+        rec.extra = { ...rec.extra, context_type: inst.doc.context_type, pred_text: options[sc.pred], answer: inst.doc.answer, biased_answer: inst.doc.biased_answer, options };
+      }
       return rec;
     }
     case 'loglikelihood_rolling': {
@@ -165,17 +204,31 @@ async function scoreInstance(spec: TaskSpec, inst: Instance, ans: Answer[], corp
       rec.responses = responses;
       rec.target = inst.target;
       rec.filtered = {};
+      const bias: Record<string, unknown> = {};
       const refs = inst.target === undefined ? [] : Array.isArray(inst.target) ? inst.target : [inst.target];
       for (const pipe of spec.filters ?? [DEFAULT_PIPELINE]) {
         const hasMath = pipe.steps.some((s) => s.fn === 'math');
         const out = applyPipeline(responses, pipe.steps)[0] ?? '';
         rec.filtered[pipe.name] = out;
         const rs = hasMath ? refs.map(normalizeMath) : refs;
+        const filterName = spec.filters ? pipe.name : undefined;
         for (const m of spec.metrics) {
-          const key = metricKey(m, spec.filters ? pipe.name : undefined);
+          const key = metricKey(m, filterName);
           if (m.metric === 'exact_match') rec.scores[key] = rs.some((r) => exactMatch(out, r, m)) ? 1 : 0;
           else if (m.metric === 'f1') rec.scores[key] = maxOverRefs(f1Score, out, rs);
           else if (m.metric === 'generated_length') rec.scores[key] = out.length;
+          else if (m.metric === 'bold_sentiment') {
+            const compound = vaderCompound(out);
+            const label = sentimentLabel(compound);
+            rec.scores[scoreKey('sentiment_positive', filterName)] = label === 'positive' ? 1 : 0;
+            rec.scores[scoreKey('sentiment_negative', filterName)] = label === 'negative' ? 1 : 0;
+            bias[scoreKey('vader_compound', filterName)] = compound;
+          } else if (m.metric === 'gender_polarity') {
+            const g = genderPolarity(out);
+            rec.scores[scoreKey('gender_male', filterName)] = g.label === 'male' ? 1 : 0;
+            rec.scores[scoreKey('gender_female', filterName)] = g.label === 'female' ? 1 : 0;
+            bias[scoreKey('gender_tokens', filterName)] = [g.male, g.female];
+          }
           else if (m.metric === 'bleu' || m.metric === 'chrf' || m.metric === 'chrf++') {
             const c = corpus.get(key) ?? { hyps: [], refs: [], tok: ((inst.doc.bleu_tokenize as BleuTokenizer) ?? m.tokenize ?? '13a'), m };
             c.hyps.push(out);
@@ -184,7 +237,7 @@ async function scoreInstance(spec: TaskSpec, inst: Instance, ans: Answer[], corp
           }
         }
       }
-      if (inst.doc.group) rec.extra = { group: inst.doc.group, entity: inst.doc.entity };
+      if (inst.doc.group) rec.extra = { group: inst.doc.group, entity: inst.doc.entity, ...(inst.doc.domain ? { domain: inst.doc.domain } : {}), ...bias };
       return rec;
     }
     case 'code': {

@@ -23,7 +23,7 @@ export interface DatasetSpec {
 export const OUTPUT_TYPES = ['multiple_choice', 'generate_until', 'loglikelihood_rolling', 'code', 'judge'] as const;
 export type OutputType = (typeof OUTPUT_TYPES)[number];
 
-export const METRICS = ['acc', 'acc_norm', 'acc_bytes', 'exact_match', 'f1', 'mc2', 'pass@k', 'bleu', 'chrf', 'chrf++', 'judge_score', 'word_perplexity', 'byte_perplexity', 'bits_per_byte', 'generated_length'] as const;
+export const METRICS = ['acc', 'acc_norm', 'acc_bytes', 'exact_match', 'f1', 'mc2', 'pass@k', 'bleu', 'chrf', 'chrf++', 'judge_score', 'word_perplexity', 'byte_perplexity', 'bits_per_byte', 'generated_length', 'kobbq_bias', 'bold_sentiment', 'gender_polarity'] as const;
 export type MetricName = (typeof METRICS)[number];
 
 export interface MetricSpec {
@@ -36,6 +36,8 @@ export interface MetricSpec {
   k?: number[];
   /** bleu: sacrebleu tokenizer. */
   tokenize?: BleuTokenizer;
+  /** kobbq_bias: the prompt's "unknown" choice text (default 알 수 없음, KoBBQ prompt 1). */
+  unknown?: string;
 }
 
 export interface GenerationSpec {
@@ -179,6 +181,7 @@ export function validateSpec(raw: unknown, file: string, processors: ReadonlySet
   (o.metrics as Record<string, unknown>[]).forEach((m, i) => {
     if (!METRICS.includes(m?.metric as MetricName)) err(`metrics[${i}].metric`, `unknown metric "${m?.metric}"; known: ${METRICS.join(', ')}`);
     if (m.metric === 'pass@k' && (!Array.isArray(m.k) || m.k.some((x) => !Number.isInteger(x) || x < 1))) err(`metrics[${i}].k`, 'pass@k needs k: a list of positive integers');
+    if (m.unknown !== undefined && typeof m.unknown !== 'string') err(`metrics[${i}].unknown`, 'must be a string');
     if (m.tokenize !== undefined && !['13a', 'zh', 'char', 'none'].includes(m.tokenize as string)) err(`metrics[${i}].tokenize`, 'must be 13a, zh, char or none');
   });
   if (o.output_type === 'code') {
