@@ -11,9 +11,13 @@ export function torchPeerScript(): string | null {
   return null;
 }
 
-/** Installs Debian's python3-torch (the bench's --install-peer). */
+/**
+ * Installs Debian's python3-torch (the bench's --install-peer) with OpenBLAS: without libopenblas0,
+ * Debian's torch multiplies through the reference BLAS at about 6 GFLOPS, which no one would compare against.
+ */
 export function installTorchPeer(): boolean {
-  const r = spawnSync('sh', ['-c', 'apt-get install -y -qq python3-torch || (apt-get update -qq && apt-get install -y -qq python3-torch)'], { stdio: 'inherit' });
+  const pkgs = 'python3-torch libopenblas0-pthread';
+  const r = spawnSync('sh', ['-c', `apt-get install -y -qq ${pkgs} || (apt-get update -qq && apt-get install -y -qq ${pkgs})`], { stdio: 'inherit' });
   return r.status === 0;
 }
 
@@ -22,7 +26,13 @@ export type PeerResult = { ok: true; records: Record<string, unknown>[] } | { ok
 export function runTorchPeer(args: string[], timeoutMs = 600_000): PeerResult {
   const script = torchPeerScript();
   if (!script) return { ok: false, reason: 'peer script ../shared/peers/run_torch_llama.sh not found' };
-  const r = spawnSync('sh', [script, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  // This machine's environment pins OpenBLAS to an old core type and a tiny L2 size (a workaround
+  // for old OpenBLAS builds); both slow PyTorch's BLAS badly. Unset them for the peer alone, so the
+  // script applies its own best setting (SkylakeX kernels, passive OpenMP waiting).
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync('sh', [script, ...args], { encoding: 'utf8', timeout: timeoutMs, env });
   if (r.status === 3) return { ok: false, reason: 'no python3 with torch (run with --install-peer, or apt-get install -y python3-torch)' };
   if (r.status !== 0) return { ok: false, reason: `peer exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').pop()}` };
   const records = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
