@@ -122,7 +122,7 @@ export class Transformer {
   forward(ids: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
     let h = this.hidden(ids, B, T, opts);
     if (opts.lastOnly && T > 1) {
-      const last = new Tensor([B, 1, this.config.dModel]);
+      const last = Tensor.empty([B, 1, this.config.dModel]);
       for (let b = 0; b < B; b++) last.data.set(h.data.subarray((b * T + T - 1) * this.config.dModel, (b * T + T) * this.config.dModel), b * this.config.dModel);
       h = last;
     }

@@ -159,10 +159,12 @@ struct Packed {
 };
 
 static void pack(const Dims& d, const float* q, const float* k, const float* v, bool withVt, Packed& p) {
+  // Sizes only grow, so a training loop reuses the same memory every call (a fresh multi-MB vector
+  // per call costs page faults and a memset). Tile columns past S are never read, so no clearing.
   p.qs.resize(d.B * d.T * d.Hq * d.D);
   p.nkb = (d.S + BK - 1) / BK;
-  p.kt.assign(d.B * d.Hkv * p.nkb * d.D * BK, 0.f);
-  if (withVt) p.vt.assign(p.kt.size(), 0.f);
+  p.kt.resize(d.B * d.Hkv * p.nkb * d.D * BK);
+  if (withVt) p.vt.resize(p.kt.size());
   parallel_for(d.B * d.T, 64, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; r++) {
       const float* src = q + r * d.Hq * d.D;
@@ -305,7 +307,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   if (a.failed || d.Scap < d.S) { a.fail("attention: kvCapacity must be >= S"); return nullptr; }
   int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
   Isa is = isa();
-  Packed pk;
+  static Packed pk;  // entry points run on the JS thread only, never concurrently
   pack(d, q, k, v, false, pk);
   // Tasks are dealt round-robin: under a causal mask later query tiles cost more.
   parallel_run(num_threads(), [&](int th, int nth) {
@@ -340,7 +342,8 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
     std::fill(gv, gv + nk_el, 0.f);
   }
   // delta[b, h, t] = dot(dO, O) for the row: the softmax backward's per-row correction.
-  std::vector<float> delta(d.B * d.Hq * d.T);
+  static std::vector<float> delta;
+  delta.resize(d.B * d.Hq * d.T);
   parallel_for(d.B * d.T, 16, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; r++) {
       int64_t b = r / d.T, t = r % d.T;
@@ -354,14 +357,21 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
     }
   });
   int nt = num_threads();
-  std::vector<std::vector<float>> gq_parts(nt);
+  static std::vector<std::vector<float>> gq_parts;
+  if ((int)gq_parts.size() < nt) gq_parts.resize(nt);
+  std::vector<char> used(nt, 0);  // not vector<bool>: threads set their own entries concurrently
   int64_t tasks = d.B * d.Hkv * ((d.S + BK - 1) / BK);
   Isa is = isa();
-  Packed pk;
+  static Packed pk;
   pack(d, q, k, v, true, pk);
   parallel_run(nt, [&](int th, int nth) {
     float* part = gq;
-    if (th > 0) { gq_parts[th].assign(nq_el, 0.f); part = gq_parts[th].data(); }
+    if (th > 0) {
+      gq_parts[th].resize(nq_el);
+      std::fill(gq_parts[th].begin(), gq_parts[th].begin() + nq_el, 0.f);
+      part = gq_parts[th].data();
+      used[th] = 1;
+    }
     // Key tiles are dealt round-robin so causal work is balanced between threads.
     for (int64_t t = th; t < tasks; t += nth) {
       if (is == Isa::Avx512) bwd_512(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
@@ -370,7 +380,7 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
     }
   });
   for (int th = 1; th < nt; th++)
-    if (!gq_parts[th].empty()) {
+    if (used[th]) {
       const float* p = gq_parts[th].data();
       for (size_t i = 0; i < nq_el; i++) gq[i] += p[i];
     }

@@ -97,7 +97,7 @@ export class PagedModel {
       const R = b.logitRows.length;
       if (R === 0) return;
       // Final norm only on the rows that need logits (RMSNorm is per row).
-      const rows = new Tensor([R, c.dModel]);
+      const rows = Tensor.empty([R, c.dModel]);
       for (let r = 0; r < R; r++) {
         const i = b.logitRows[r];
         if (!(i >= 0 && i < N)) throw new Error(`paged forward: logit row ${i} outside 0..${N - 1}`);

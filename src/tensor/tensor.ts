@@ -53,14 +53,22 @@ export class Tensor {
   version = 0;
   name?: string;
 
-  constructor(shape: readonly number[], data?: Float32Array, opts: { requiresGrad?: boolean; base?: Float32Array; untracked?: boolean } = {}) {
+  /**
+   * A tensor whose contents are arbitrary (a pooled buffer is not cleared): for op outputs that the
+   * kernel overwrites completely, saving a memset of every activation.
+   */
+  static empty(shape: readonly number[]): Tensor {
+    return new Tensor(shape, undefined, { zero: false });
+  }
+
+  constructor(shape: readonly number[], data?: Float32Array, opts: { requiresGrad?: boolean; base?: Float32Array; untracked?: boolean; zero?: boolean } = {}) {
     checkShape(shape);
     const n = numel(shape);
     this.shape = shape.slice();
     if (data) {
       if (data.length !== n) throw new Error(`tensor data has ${data.length} elements, shape [${shape.join(', ')}] needs ${n}`);
       this.data = data;
-    } else this.data = allocF32(n);
+    } else this.data = allocF32(n, opts.zero ?? true);
     this.base = opts.base ?? this.data;
     this.ownsBase = !opts.base && !data;
     this.requiresGrad = opts.requiresGrad ?? false;

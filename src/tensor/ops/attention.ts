@@ -31,20 +31,20 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const causal = opts.causal ?? true;
   const qOffset = opts.queryOffset ?? S - T;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const o = new Tensor(q.shape);
-  const lse = new Tensor([B, Hq, T]);
+  const o = Tensor.empty(q.shape);
+  const lse = Tensor.empty([B, Hq, T]);
   K.attention(q.data, k.data, v.data, o.data, lse.data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, cap);
   return record(o, 'attention', [q, k, v], (g, ctx) => {
     // The kernel writes all three gradients at once; inputs that need none get scratch space.
     const gq = ctx.gradFor(0), gk = ctx.gradFor(1), gv = ctx.gradFor(2);
     const acc = !!(gq?.[1] || gk?.[1] || gv?.[1]);
     if (!acc) {
-      K.attentionBackward(q.data, k.data, v.data, o.data, lse.data, g, gq?.[0] ?? new Tensor(q.shape).data,
-        gk?.[0] ?? new Tensor(k.shape).data, gv?.[0] ?? new Tensor(v.shape).data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, 0);
+      K.attentionBackward(q.data, k.data, v.data, o.data, lse.data, g, gq?.[0] ?? Tensor.empty(q.shape).data,
+        gk?.[0] ?? Tensor.empty(k.shape).data, gv?.[0] ?? Tensor.empty(v.shape).data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, 0);
       return;
     }
     // Some buffer already holds gradient: compute into fresh ones and add.
-    const tq = new Tensor(q.shape), tk = new Tensor(k.shape), tv = new Tensor(v.shape);
+    const tq = Tensor.empty(q.shape), tk = Tensor.empty(k.shape), tv = Tensor.empty(v.shape);
     K.attentionBackward(q.data, k.data, v.data, o.data, lse.data, g, tq.data, tk.data, tv.data, B, T, S, Hq, Hkv, D, scale, +causal, qOffset, 0);
     for (const [slot, t] of [[gq, tq], [gk, tk], [gv, tv]] as const) {
       if (!slot) continue;

@@ -22,7 +22,7 @@ function reduceInto(g: Float32Array, outShape: readonly number[], target: readon
 
 function binary(op: number, name: string, a: Tensor, b: Tensor): Tensor {
   const os = broadcastShapes(a.shape, b.shape);
-  const out = new Tensor(os);
+  const out = Tensor.empty(os);
   run(op, a.data, a.shape, b.data, b.shape, out.data, os);
   return record(out, name, [a, b], (g, ctx) => {
     const n = numel(os);

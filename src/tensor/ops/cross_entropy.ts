@@ -26,7 +26,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   if (targets.length !== rows) throw new Error(`crossEntropy: ${targets.length} targets for logits ${shapeStr(logits.shape)} (${rows} rows)`);
   if (opts.weights && opts.weights.length !== rows) throw new Error(`crossEntropy: ${opts.weights.length} weights for ${rows} targets`);
   const loss = allocF32(rows, false);
-  const lse = new Tensor([rows]).data; // saved for backward; pooled with the step's tensors
+  const lse = Tensor.empty([rows]).data; // saved for backward; pooled with the step's tensors
   K.crossEntropy(logits.data, targets, loss, lse, rows, V, ignore);
   const w = opts.weights;
   let denom = 0;
@@ -39,10 +39,10 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   }
   let out: Tensor;
   if (reduction === 'none') {
-    out = new Tensor(logits.shape.slice(0, -1));
+    out = Tensor.empty(logits.shape.slice(0, -1));
     for (let r = 0; r < rows; r++) out.data[r] = targets[r] === ignore ? 0 : (w ? w[r] : 1) * loss[r];
   } else {
-    out = new Tensor([]);
+    out = Tensor.empty([]);
     out.data[0] = reduction === 'mean' ? (denom > 0 ? total / denom : 0) : total;
   }
   release(loss);

@@ -13,7 +13,7 @@ export function gather(x: Tensor, axis: number, idx: Int32Array, idxShape: reado
   const [outer, n, inner] = splitAt(x.shape, ax);
   const m = idxShape[ax];
   if (idx.length !== outer * m * inner) throw new Error(`gather: ${idx.length} indices for shape ${shapeStr(idxShape)}`);
-  const y = new Tensor(idxShape);
+  const y = Tensor.empty(idxShape);
   K.gatherAxis(x.data, idx, y.data, outer, n, inner, m);
   return record(y, 'gather', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);

@@ -42,7 +42,7 @@ export function linearBf16(x: Tensor, w: Tensor): Tensor {
   if (x.shape[x.ndim - 1] !== Kd) throw new Error(`linearBf16: input ${shapeStr(x.shape)} does not end in ${Kd}`);
   const M = x.size / Kd;
   const wb = bf16Of(w);
-  const y = new Tensor([...x.shape.slice(0, -1), N]);
+  const y = Tensor.empty([...x.shape.slice(0, -1), N]);
   K.gemmBf16(x.data, wb, y.data, 1, M, N, Kd, 0, 1, 1, 0, 0, 0, 0);
   const saved = isGradEnabled() && w.requiresGrad ? toBf16(x.data) : null;
   return record(y, 'linearBf16', [x, w], (g, ctx) => {

@@ -7,7 +7,7 @@ import { K } from './util.js';
 /** y = mask ? value : x, mask one byte per element of x. */
 export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
   if (mask.length !== x.size) throw new Error(`maskedFill: mask has ${mask.length} entries for ${x.size} elements`);
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   K.maskedFill(x.data, mask, y.data, value);
   return record(y, 'maskedFill', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);
@@ -23,7 +23,7 @@ export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
 /** Limits x to [lo, hi]; the gradient passes only where x was inside. */
 export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   if (lo > hi) throw new Error(`clamp: lo ${lo} > hi ${hi}`);
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   K.clamp(x.data, y.data, lo, hi);
   return record(y, 'clamp', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);

@@ -26,7 +26,7 @@ function plan(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Plan {
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const tA = !!opts.transA, tB = !!opts.transB;
   const p = plan(a, b, tA, tB);
-  const out = new Tensor(p.outShape);
+  const out = Tensor.empty(p.outShape);
   // A shared B with an untransposed A is one [batch*M, K] x [K, N] product.
   const flat = p.sB === 0 && !tA && p.batch > 1;
   const bt = flat ? 1 : p.batch, Mr = flat ? p.batch * p.M : p.M;

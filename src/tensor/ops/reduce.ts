@@ -16,7 +16,7 @@ function sumOrMean(x: Tensor, axis: number | undefined, keepdim: boolean, mean: 
   const [outer, n, inner] = all ? [1, x.size, 1] : splitAt(x.shape, ax);
   const k = mean ? 1 / n : 1;
   const shape = all ? (keepdim ? x.shape.map(() => 1) : []) : reducedShape(x.shape, ax, keepdim);
-  const y = new Tensor(shape);
+  const y = Tensor.empty(shape);
   K.reduceAxis(0, x.data, y.data, outer, n, inner, k, null);
   return record(y, mean ? 'mean' : 'sum', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);
@@ -34,7 +34,7 @@ export function max(x: Tensor, axis?: number, keepdim = false): Tensor {
   const ax = all ? 0 : normAxis(axis, x.ndim);
   const [outer, n, inner] = all ? [1, x.size, 1] : splitAt(x.shape, ax);
   const shape = all ? (keepdim ? x.shape.map(() => 1) : []) : reducedShape(x.shape, ax, keepdim);
-  const y = new Tensor(shape);
+  const y = Tensor.empty(shape);
   const idx = new Int32Array(outer * inner);
   K.reduceAxis(1, x.data, y.data, outer, n, inner, 1, idx);
   return record(y, 'max', [x], (g, ctx) => {

@@ -7,9 +7,9 @@ export function rmsnorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   const D = x.shape[x.ndim - 1];
   if (weight.size !== D) throw new Error(`rmsnorm: weight ${shapeStr(weight.shape)} does not match last axis of ${shapeStr(x.shape)}`);
   const rows = x.size / D;
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   // Saved for the backward pass; as a Tensor it returns to the pool with the step's other buffers.
-  const rstd = new Tensor([rows]);
+  const rstd = Tensor.empty([rows]);
   K.rmsnorm(x.data, weight.data, y.data, rstd.data, rows, D, eps);
   return record(y, 'rmsnorm', [x, weight], (g, ctx) => {
     const gx = ctx.gradFor(0);

@@ -26,14 +26,14 @@ export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
   const pos = opts.positions ?? ropePositions(B, T, opts.offset ?? 0);
   if (pos.length !== B * T) throw new Error(`rope: ${pos.length} positions for ${B * T} tokens`);
   const base = opts.base ?? 10000, ps = opts.positionScale ?? 1;
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   K.rope(x.data, y.data, pos, B * T, H, D, base, ps, 1);
   return record(y, 'rope', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);
     if (!gx) return;
     if (!gx[1]) K.rope(g, gx[0], pos, B * T, H, D, base, ps, -1);
     else {
-      const t = new Tensor(x.shape);
+      const t = Tensor.empty(x.shape);
       K.rope(g, t.data, pos, B * T, H, D, base, ps, -1);
       K.axpy(gx[0], t.data, 1);
     }

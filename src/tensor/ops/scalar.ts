@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import { K } from './util.js';
 
 export function affine(x: Tensor, scale: number, shift: number): Tensor {
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   K.affine(x.data, y.data, scale, shift);
   return record(y, 'affine', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);

@@ -27,7 +27,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     throw new Error(`permute: [${perm.join(', ')}] is not a permutation of ${x.ndim} axes`);
   }
   const outShape = perm.map((p) => x.shape[p]);
-  const y = new Tensor(outShape);
+  const y = Tensor.empty(outShape);
   K.permute(x.data, y.data, Int32Array.from(x.shape), Int32Array.from(perm));
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => (inv[p] = i));
@@ -36,7 +36,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     if (!gx) return;
     if (!gx[1]) K.permute(g, gx[0], Int32Array.from(outShape), Int32Array.from(inv));
     else {
-      const t = new Tensor(x.shape);
+      const t = Tensor.empty(x.shape);
       K.permute(g, t.data, Int32Array.from(outShape), Int32Array.from(inv));
       K.axpy(gx[0], t.data, 1);
     }
@@ -66,7 +66,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   if (outer === 1) {
     y = new Tensor(outShape, x.data.subarray(start * inner, end * inner), { base: x.base });
   } else {
-    y = new Tensor(outShape);
+    y = Tensor.empty(outShape);
     for (let o = 0; o < outer; o++) y.data.set(x.data.subarray((o * n + start) * inner, (o * n + end) * inner), o * m * inner);
   }
   return record(y, 'slice', [x], (g, ctx) => {
@@ -94,7 +94,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const outShape = xs[0].shape.slice();
   outShape[ax] = total;
   const [outer, , inner] = splitAt(outShape, ax);
-  const y = new Tensor(outShape);
+  const y = Tensor.empty(outShape);
   let off = 0;
   const offsets: number[] = [];
   for (const t of xs) {

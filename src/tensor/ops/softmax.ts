@@ -7,7 +7,7 @@ function rowOp(mode: 0 | 1, x: Tensor): Tensor {
   if (x.ndim === 0) throw new Error('softmax: needs at least one dimension');
   const n = x.shape[x.ndim - 1];
   const rows = n === 0 ? 0 : x.size / n;
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   K.softmax(mode, x.data, y.data, rows, n);
   return record(y, mode === 0 ? 'softmax' : 'logSoftmax', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);

@@ -9,7 +9,7 @@ export type UnaryName = keyof typeof CODES;
 
 export function unary(name: UnaryName, x: Tensor): Tensor {
   const op = CODES[name];
-  const y = new Tensor(x.shape);
+  const y = Tensor.empty(x.shape);
   K.unary(op, x.data, y.data);
   return record(y, name, [x], (g, ctx) => {
     const gx = ctx.gradFor(0);
