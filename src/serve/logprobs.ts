@@ -1,13 +1,16 @@
 // Log-probabilities from one row of raw logits (before penalties and temperature, as OpenAI reports them).
+import { K } from '../tensor/ops/util.js';
 import type { TokenLogprob } from './sequence.js';
 
-/** log(sum(exp(row))), stable. */
+const noTarget = Int32Array.of(-1), lossOut = new Float32Array(1), lseOut = new Float32Array(1);
+
+/**
+ * log(sum(exp(row))), stable: the cross-entropy kernel's vectorised log-sum-exp (a JS loop over the
+ * vocabulary for every generated token was a tenth of the server's time).
+ */
 export function logSumExp(row: Float32Array): number {
-  let mx = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i] > mx) mx = row[i];
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += Math.exp(row[i] - mx);
-  return mx + Math.log(s);
+  K.crossEntropy(row, noTarget, lossOut, lseOut, 1, row.length, -1);
+  return lseOut[0];
 }
 
 /** The k largest entries' indices, best first (ties: lower index first). */
