@@ -7,24 +7,41 @@ const free = new Map<number, Float32Array[]>();
 const scopes: Tensor[][] = [];
 let pooledBytes = 0;
 
+/**
+ * Buffers are pooled by size class: small sizes exactly, larger ones rounded up to 1/8 of their power
+ * of two (at most 12.5% slack), so steps whose shapes vary a little (a serving batch of N tokens, a
+ * growing prompt) still reuse memory. A caller gets a view of exactly n floats.
+ */
+function sizeClass(n: number): number {
+  if (n <= 4096) return n;
+  const step = 2 ** (Math.floor(Math.log2(n)) - 3);
+  return Math.ceil(n / step) * step;
+}
+
 /** A buffer of n floats; zeroed unless `zero` is false (then its contents are arbitrary). */
 export function allocF32(n: number, zero = true): Float32Array {
-  const list = free.get(n);
-  const buf = list?.pop();
-  if (buf) {
-    pooledBytes -= n * 4;
+  const cls = sizeClass(n);
+  const full = free.get(cls)?.pop();
+  if (full) {
+    pooledBytes -= cls * 4;
+    const buf = cls === n ? full : full.subarray(0, n);
     if (zero) buf.fill(0);
     return buf;
   }
-  return new Float32Array(n);
+  const fresh = new Float32Array(cls);
+  return cls === n ? fresh : fresh.subarray(0, n);
 }
 
 /** Gives a buffer from allocF32 back to the pool; the caller must not use it afterwards. */
 export function release(buf: Float32Array): void {
-  let list = free.get(buf.length);
-  if (!list) free.set(buf.length, (list = []));
-  list.push(buf);
-  pooledBytes += buf.length * 4;
+  const cls = buf.buffer.byteLength / 4;
+  // Only whole allocations of ours come back; anything else is left to the garbage collector.
+  if (buf.byteOffset !== 0 || sizeClass(buf.length) !== cls) return;
+  const full = buf.length === cls ? buf : new Float32Array(buf.buffer, 0, cls);
+  let list = free.get(cls);
+  if (!list) free.set(cls, (list = []));
+  list.push(full);
+  pooledBytes += cls * 4;
 }
 
 /** Called by the Tensor constructor: a tensor that owns its buffer joins the innermost scope. */
