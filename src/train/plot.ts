@@ -4,7 +4,7 @@ export interface Series { name: string; points: [number, number][]; color?: stri
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
 
 export function lineChartSvg(title: string, xLabel: string, yLabel: string, series: Series[], width = 720, height = 420): string {
-  const m = { l: 64, r: 20, t: 40, b: 48 };
+  const m = { l: 64, r: 44, t: 40, b: 48 };
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const [x0, x1] = extent(all.map((p) => p[0]));
   const [y0, y1] = extent(all.map((p) => p[1]));
