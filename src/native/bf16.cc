@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "napi_util.h"
 #include "threadpool.h"
+#include "transpose16.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <cmath>
@@ -119,29 +120,7 @@ struct DotEmu {
   }
 };
 
-HCX_TBF inline void transpose16i(__m512i ri[16]) {
-  __m512* r = reinterpret_cast<__m512*>(ri);
-  __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int i = 0; i < 16; i += 8)
-    for (int j = 0; j < 4; j++) {
-      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
-      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
-    }
-  for (int j = 0; j < 8; j++) {
-    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
-  }
-}
+HCX_TBF inline void transpose16i(__m512i ri[16]) { transpose16(reinterpret_cast<__m512*>(ri)); }
 
 // A panels: for each pair p of the block, BMR dwords (rows), from X (rows r0.., pairs p0..p0+kcp).
 HCX_TBF void pack_a_bf16(const uint16_t* X, int64_t ldx, int64_t r0, int64_t mc, int64_t p0, int64_t kcp,

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "napi_util.h"
 #include "threadpool.h"
+#include "transpose16.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <atomic>
@@ -116,30 +117,6 @@ void pack_b_range(bool tB, const float* B, int64_t ldb, int64_t p0, int64_t kc, 
       for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = s[k];
     }
     for (int j = nr; j < NR; j++) for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = 0.f;
-  }
-}
-
-// Transposed-B panel packing for AVX-512 with 16x16 transposes (B stored N x K, the weight case).
-HCX_T512 void transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int i = 0; i < 16; i += 8)
-    for (int j = 0; j < 4; j++) {
-      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
-      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
-    }
-  for (int j = 0; j < 8; j++) {
-    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
   }
 }
 
