@@ -12,6 +12,7 @@
 #include "bf16.h"
 #include "cpu.h"
 #include "napi_util.h"
+#include "gemm.h"
 #include "threadpool.h"
 #include "transpose16.h"
 #include <immintrin.h>
@@ -253,17 +254,8 @@ void packed_avx512(const Problem& pr, int nt) {
   uint32_t* Wp = static_cast<uint32_t*>(tl_pb.get((size_t)KCP * NC * 4));
   for (int64_t jc = 0; jc < N; jc += NC) {
     int64_t nc = std::min(NC, N - jc), np = cdiv(nc, BNR);
-    int tm = 1, tn = 1;
-    if (nt > 1) {
-      double best = 1e300;
-      for (int a = 1; a <= nt; a++) {
-        if (nt % a) continue;
-        int b = nt / a;
-        if (a > mb || b > np) continue;
-        double work = (double)cdiv(mb, a) * BMR * cdiv(np, b) * BNR + (double)cdiv(mb, a) * BMR * 16.0;
-        if (work < best) { best = work; tm = a; tn = b; }
-      }
-    }
+    int tm, tn;
+    choose_thread_grid(nt, mb, BMR, np, BNR, tm, tn);
     int used = tm * tn;
     for (int64_t pc = 0; pc < P; pc += KCP) {
       int64_t kcp = std::min(KCP, P - pc);

@@ -302,19 +302,8 @@ void gemm_packed(const Arch& ar, bool tA, bool tB, int64_t M, int64_t N, int64_t
   float* Bp = tl_packB.get((size_t)KC * NC);
   for (int64_t jc = 0; jc < N; jc += NC) {
     int64_t nc = std::min(NC, N - jc), np = cdiv(nc, NR);
-    // Thread grid tm x tn over (row panels, column panels), minimising the busiest thread's work
-    // plus the duplicated packing of A that splitting columns costs.
-    int tm = 1, tn = 1;
-    if (nt > 1) {
-      double best = 1e300;
-      for (int a = 1; a <= nt; a++) {
-        if (nt % a) continue;
-        int b = nt / a;
-        if (a > mb || b > np) continue;
-        double work = (double)cdiv(mb, a) * MR * cdiv(np, b) * NR + (double)cdiv(mb, a) * MR * 16.0;
-        if (work < best) { best = work; tm = a; tn = b; }
-      }
-    }
+    int tm, tn;
+    choose_thread_grid(nt, mb, MR, np, NR, tm, tn);
     int used = tm * tn;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = std::min(KC, K - pc);

@@ -17,4 +17,23 @@ void sgemm_serial(bool transA, bool transB, int64_t M, int64_t N, int64_t K, flo
 // Measured peak GFLOPS of register-only FMA chains on `threads` threads for about `ms` ms each:
 // dtype 0 = fp32 (vfmadd231ps), 1 = bf16 (vdpbf16ps; 0 when unavailable).
 double peak_gflops(int dtype, int threads, double ms);
+
+// Thread grid tm x tn over (row panels, column panels) for a packed GEMM: minimises the busiest
+// thread's work plus the duplicated packing of A that splitting columns costs. Shared by the fp32
+// and bf16 GEMMs.
+inline void choose_thread_grid(int nt, int64_t mb, int64_t mr, int64_t np, int64_t nr, int& tm, int& tn) {
+  tm = 1;
+  tn = 1;
+  if (nt <= 1) return;
+  double best = 1e300;
+  for (int a = 1; a <= nt; a++) {
+    if (nt % a) continue;
+    int b = nt / a;
+    if (a > mb || b > np) continue;
+    double rows = (double)((mb + a - 1) / a) * mr, cols = (double)((np + b - 1) / b) * nr;
+    double work = rows * cols + rows * 16.0;
+    if (work < best) { best = work; tm = a; tn = b; }
+  }
+}
+
 }  // namespace hcx
