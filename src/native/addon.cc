@@ -32,6 +32,10 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (!a.failed) set_num_threads(n);
   return undef(env);
 }
+static napi_value WarmPool(napi_env env, napi_callback_info) {
+  warm_pool();
+  return undef(env);
+}
 static napi_value NumThreads(napi_env env, napi_callback_info) { return number(env, num_threads()); }
 static napi_value SetIsa(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -53,6 +57,7 @@ static napi_value HasBf16(napi_env env, napi_callback_info) {
 static napi_value Init(napi_env env, napi_value exports) {
   define(env, exports, "setThreads", SetThreads);
   define(env, exports, "numThreads", NumThreads);
+  define(env, exports, "warmPool", WarmPool);
   define(env, exports, "setIsa", SetIsa);
   define(env, exports, "isaName", IsaName);
   define(env, exports, "hasBf16Dot", HasBf16);

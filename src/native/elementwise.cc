@@ -109,7 +109,7 @@ static napi_value UnaryFwd(napi_env env, napi_callback_info info) {
   const float* x = a.arr<float>(1, &n);
   float* y = a.arr<float>(2);
   if (a.failed) return nullptr;
-  parallel_for((int64_t)n, 1 << 14, [&](int64_t b, int64_t e, int) {
+  parallel_for((int64_t)n, 1 << 15, [&](int64_t b, int64_t e, int) {
     if (unary_dispatch(op, x, y, b, e)) return;
     for (int64_t i = b; i < e; i++) y[i] = unary_f(op, x[i]);
   });
@@ -127,7 +127,7 @@ static napi_value UnaryBwd(napi_env env, napi_callback_info info) {
   float* gx = a.arr<float>(4);
   bool acc = a.num(5) != 0;
   if (a.failed) return nullptr;
-  parallel_for((int64_t)n, 1 << 14, [&](int64_t b, int64_t e, int) {
+  parallel_for((int64_t)n, 1 << 15, [&](int64_t b, int64_t e, int) {
     if (unary_bwd_dispatch(op, x, gy, gx, b, e, acc)) return;
     for (int64_t i = b; i < e; i++) {
       float g = gy[i] * unary_df(op, x[i], y[i]);
@@ -165,7 +165,7 @@ struct RowIter {
 template <int OP>
 static void binary_rows(const RowIter& it, const float* A, const float* B, float* O) {
   int64_t n = it.inner, ia = it.sa.back(), ib = it.sb.back();
-  parallel_for(it.rows, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, n)), [&](int64_t r0, int64_t r1, int) {
+  parallel_for(it.rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, n)), [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; r++) {
       int64_t oa, ob;
       it.offsets(r, oa, ob);
@@ -263,7 +263,7 @@ static napi_value Permute(napi_env env, napi_callback_info info) {
   it.inner = it.shape.back();
   for (size_t d = 0; d + 1 < it.shape.size(); d++) it.rows *= it.shape[d];
   int64_t n = it.inner, is = it.sa.back();
-  parallel_for(it.rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)), [&](int64_t r0, int64_t r1, int) {
+  parallel_for(it.rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n)), [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; r++) {
       int64_t os, unused;
       it.offsets(r, os, unused);

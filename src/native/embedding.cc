@@ -1,6 +1,7 @@
 // Embedding lookup (row gather) and its backward (scatter-add into the table's gradient).
 #include "napi_util.h"
 #include "threadpool.h"
+#include <algorithm>
 #include <cstring>
 
 namespace hcx {
@@ -16,7 +17,7 @@ static napi_value Embedding(napi_env env, napi_callback_info info) {
   if (a.failed) return nullptr;
   for (size_t i = 0; i < n; i++)
     if (ids[i] < 0 || ids[i] >= V) { a.fail("embedding: token id out of range"); return nullptr; }
-  parallel_for((int64_t)n, 16, [&](int64_t b, int64_t e, int) {
+  parallel_for((int64_t)n, std::max<int64_t>(16, 32768 / std::max<int64_t>(1, D)), [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; i++) std::memcpy(out + i * D, W + (int64_t)ids[i] * D, D * sizeof(float));
   });
   return undef(env);

@@ -13,6 +13,7 @@ type I32 = Int32Array;
 export interface NativeKernels {
   setThreads(n: number): void;
   numThreads(): number;
+  warmPool(): void;
   /** 0 = portable, 1 = AVX2, 2 = AVX-512 (clamped to what the CPU has). */
   setIsa(level: number): void;
   isaName(): string;

@@ -17,7 +17,7 @@ static napi_value RmsNorm(napi_env env, napi_callback_info info) {
   int64_t rows = a.i64(4), D = a.i64(5);
   float eps = (float)a.num(6);
   if (a.failed) return nullptr;
-  parallel_for(rows, std::max<int64_t>(1, 4096 / D), [&](int64_t r0, int64_t r1, int) {
+  parallel_for(rows, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; r++) {
       const float* xr = x + r * D;
       float* yr = y + r * D;
@@ -45,7 +45,7 @@ static napi_value RmsNormBwd(napi_env env, napi_callback_info info) {
   if (a.failed) return nullptr;
   int nt = num_threads();
   std::vector<std::vector<float>> part(nt, std::vector<float>(gw ? D : 0, 0.f));
-  parallel_for(rows, std::max<int64_t>(1, 4096 / D), [&](int64_t r0, int64_t r1, int t) {
+  parallel_for(rows, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1, int t) {
     float* pw = gw ? part[t].data() : nullptr;
     for (int64_t r = r0; r < r1; r++) {
       const float* xr = x + r * D;

@@ -3,6 +3,7 @@
 // the inverse rotation, so one kernel serves both with `direction` = +1 or -1.
 #include <cmath>
 #include <vector>
+#include <algorithm>
 #include "napi_util.h"
 #include "threadpool.h"
 
@@ -46,7 +47,7 @@ static napi_value Rope(napi_env env, napi_callback_info info) {
     maxpos = pos[t] > maxpos ? pos[t] : maxpos;
   }
   const Table& tab = table_for(base, scale, D, maxpos + 1);
-  parallel_for(T, 4, [&](int64_t t0, int64_t t1, int) {
+  parallel_for(T, std::max<int64_t>(4, 16384 / std::max<int64_t>(1, H * D)), [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; t++) {
       const float* c = &tab.cos[(size_t)pos[t] * half];
       const float* s = &tab.sin[(size_t)pos[t] * half];

@@ -14,36 +14,75 @@ struct Pool {
   std::vector<std::thread> workers;
   std::mutex mu;
   std::condition_variable wake, done_cv;
+  // The current job: tasks 0..job_tasks-1 of `job`, claimed one at a time through next_task by whichever
+  // threads arrive. The caller claims tasks too, so a worker that the OS has descheduled (a busy machine,
+  // another process on the core) delays nothing: the caller runs its tasks and the job closes without it.
   const std::function<void(int, int)>* job = nullptr;
-  int job_threads = 0;
+  int job_tasks = 0;
+  std::atomic<int> next_task{0};
+  std::atomic<bool> closed{true};
+  // Workers inside a job (between checking `closed` and finishing their tasks); run() waits for zero.
+  std::atomic<int> active{0};
   std::atomic<uint64_t> generation{0};
-  std::atomic<int> remaining{0};
+  // warm(): bumped to wake sleeping workers so they spin, ready for a job that is about to come.
+  std::atomic<uint64_t> warm_gen{0};
+  std::atomic<int> sleeping{0};
   bool stop = false;
   int size = 1;
 
+  void claim_and_run() {
+    const auto* fn = job;
+    const int nt = job_tasks;
+    for (int t; (t = next_task.fetch_add(1, std::memory_order_acq_rel)) < nt;) (*fn)(t, nt);
+  }
+
   // `seen` starts at the generation current when the worker was created, so a worker added by a
   // later resize never runs a job that finished before it existed.
-  void worker(int idx, uint64_t seen) {
+  void worker(int, uint64_t seen) {
+    uint64_t seen_warm = warm_gen.load(std::memory_order_acquire);
+    auto spin_for = std::chrono::microseconds(50);
     for (;;) {
-      // Spin briefly (a few microseconds) for back-to-back kernels, then sleep.
+      // Spin briefly for back-to-back kernels, then sleep.
       auto t0 = std::chrono::steady_clock::now();
       while (generation.load(std::memory_order_acquire) == seen) {
         _mm_pause();
-        if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(50)) break;
+        if (std::chrono::steady_clock::now() - t0 > spin_for) break;
       }
-      std::unique_lock<std::mutex> lk(mu);
-      wake.wait(lk, [&] { return stop || generation.load(std::memory_order_acquire) != seen; });
-      if (stop) return;
+      if (generation.load(std::memory_order_acquire) == seen) {
+        std::unique_lock<std::mutex> lk(mu);
+        sleeping.fetch_add(1, std::memory_order_acq_rel);
+        wake.wait(lk, [&] {
+          return stop || generation.load(std::memory_order_acquire) != seen || warm_gen.load(std::memory_order_acquire) != seen_warm;
+        });
+        sleeping.fetch_sub(1, std::memory_order_acq_rel);
+        if (stop) return;
+        if (generation.load(std::memory_order_acquire) == seen) {
+          // Woken by warm(): spin longer, waiting for the job the caller is preparing.
+          seen_warm = warm_gen.load(std::memory_order_acquire);
+          spin_for = std::chrono::microseconds(300);
+          continue;
+        }
+      }
+      spin_for = std::chrono::microseconds(50);
       seen = generation.load(std::memory_order_acquire);
-      const auto* fn = job;
-      int nt = job_threads;
-      lk.unlock();
-      if (idx < nt) (*fn)(idx, nt);
-      if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Enter, then check the job is still open (seq_cst on both sides: either run() sees this worker
+      // active and waits for it, or this worker sees the job closed and touches nothing).
+      active.fetch_add(1, std::memory_order_seq_cst);
+      if (!closed.load(std::memory_order_seq_cst)) claim_and_run();
+      if (active.fetch_sub(1, std::memory_order_seq_cst) == 1) {
         std::lock_guard<std::mutex> g(mu);
         done_cv.notify_one();
       }
     }
+  }
+
+  void warm() {
+    if (sleeping.load(std::memory_order_acquire) == 0) return;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      warm_gen.fetch_add(1, std::memory_order_acq_rel);
+    }
+    wake.notify_all();
   }
 
   void resize(int n) {
@@ -66,19 +105,21 @@ struct Pool {
     {
       std::lock_guard<std::mutex> g(mu);
       job = &fn;
-      job_threads = nt;
-      remaining.store((int)workers.size(), std::memory_order_release);
+      job_tasks = nt;
+      next_task.store(0, std::memory_order_relaxed);
+      closed.store(false, std::memory_order_seq_cst);
       generation.fetch_add(1, std::memory_order_acq_rel);
     }
-    wake.notify_all();
-    fn(0, nt);
-    // Wait for every worker to acknowledge this generation (even those with idx >= nt).
+    if (sleeping.load(std::memory_order_acquire) > 0) wake.notify_all();
+    claim_and_run();
+    closed.store(true, std::memory_order_seq_cst);
+    // Wait only for workers that entered the job (they may still be running a task they claimed).
     auto t0 = std::chrono::steady_clock::now();
-    while (remaining.load(std::memory_order_acquire) != 0) {
+    while (active.load(std::memory_order_seq_cst) != 0) {
       _mm_pause();
       if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(50)) {
         std::unique_lock<std::mutex> lk(mu);
-        done_cv.wait(lk, [&] { return remaining.load(std::memory_order_acquire) == 0; });
+        done_cv.wait(lk, [&] { return active.load(std::memory_order_seq_cst) == 0; });
         break;
       }
     }
@@ -104,6 +145,8 @@ void set_num_threads(int n) {
   if (n == pool().size) return;
   pool().resize(n);
 }
+
+void warm_pool() { pool().warm(); }
 
 void parallel_run(int nt, const std::function<void(int, int)>& fn) { pool().run(nt, fn); }
 

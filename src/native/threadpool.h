@@ -14,6 +14,10 @@ void set_num_threads(int n);
 // `grain` items. Runs inline when the pool has one thread or n is small.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
+// Wakes sleeping workers to spin for a while (~300 us): call it before preparing a batch of small
+// kernels, so the first one does not pay a sleeping thread's wake-up (tens of microseconds in a VM).
+void warm_pool();
+
 // Calls fn(t, nt) once on each of nt threads (nt <= num_threads()).
 void parallel_run(int nt, const std::function<void(int, int)>& fn);
 
