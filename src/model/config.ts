@@ -45,6 +45,8 @@ export const PRESETS: Record<string, ModelConfig> = {
   demo: preset(4096, 128, 4, 4, 2, 352, { maxSeqLen: 1024, tieEmbeddings: true }),
   /** The PyTorch peer's model in ../shared/peers/torch_llama.py (vocab 8192, d 256, 4 layers). */
   peer: preset(8192, 256, 4, 4, 2, 688, { maxSeqLen: 1024 }),
+  /** `hcx bench serve`: 25M parameters (50 MB in bf16), too big for the caches, so decoding one sequence is bound by reading the weights, as in real serving. */
+  mini: preset(8192, 512, 8, 8, 2, 1408, { maxSeqLen: 1024 }),
   'hcx-small': preset(100352, 768, 12, 12, 4, 2048, { maxSeqLen: 4096, tieEmbeddings: true }),
   'hcx-1b': preset(100352, 2048, 16, 16, 8, 5632, { maxSeqLen: 4096 }),
   'hcx-7b': preset(100352, 4096, 32, 32, 8, 11008, { maxSeqLen: 8192 }),

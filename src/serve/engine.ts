@@ -4,6 +4,7 @@
 // their blocks. Requests join and leave between any two steps; the loop yields to the event loop after
 // each step so the server keeps accepting and streaming while the model runs.
 import type { Transformer } from '../model/transformer.js';
+import { native } from '../native/index.js';
 import { sampleToken, validateSampling } from '../model/sampling.js';
 import { BlockManager } from './block_manager.js';
 import { KVPool, planBlocks } from './kv_pool.js';
@@ -125,6 +126,8 @@ export class Engine {
   /** Runs one iteration; returns what it did (sequences 0 when idle). */
   step(): StepInfo {
     const t0 = now();
+    // Wake the kernel threads now: they come up while the batch is built instead of stalling the first kernel.
+    native.warmPool();
     this.inStep = true;
     let out: ReturnType<Scheduler['schedule']>;
     try {

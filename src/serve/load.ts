@@ -8,6 +8,20 @@ import { parseModelConfig } from '../model/config.js';
 import { loadSafetensors, toFloat32 } from '../model/safetensors.js';
 import { Transformer } from '../model/transformer.js';
 import { Tokenizer } from '../tokenizer/index.js';
+import { native } from '../native/index.js';
+
+export type ServeDtype = 'auto' | 'f32' | 'bf16';
+
+/**
+ * The dtype the served model multiplies in: 'auto' is bf16 where the CPU has bf16 dot products (decoding
+ * reads every weight each step, and bf16 halves those bytes, like llama.cpp's F16 files), f32 elsewhere.
+ */
+export function resolveServeDtype(d: string | undefined): 'f32' | 'bf16' {
+  const v = d ?? 'auto';
+  if (v !== 'auto' && v !== 'f32' && v !== 'bf16') throw new Error(`--dtype must be auto, f32 or bf16, got ${JSON.stringify(v)}`);
+  if (v === 'auto') return native.hasBf16Dot() ? 'bf16' : 'f32';
+  return v;
+}
 
 export interface ServedModel {
   model: Transformer;
@@ -46,7 +60,8 @@ function findTokenizer(dirs: string[]): string | null {
   return null;
 }
 
-export function loadServedModel(modelPath: string, tokenizerPath?: string): ServedModel {
+export function loadServedModel(modelPath: string, tokenizerPath?: string, dtype?: string): ServedModel {
+  const computeDtype = resolveServeDtype(dtype);
   if (!existsSync(modelPath)) throw new Error(`--model ${modelPath}: no such file or directory`);
   let model: Transformer;
   let searchDirs: string[];
@@ -61,6 +76,7 @@ export function loadServedModel(modelPath: string, tokenizerPath?: string): Serv
   } else {
     throw new Error(`--model ${modelPath}: expected a checkpoint or run directory, or a .safetensors file`);
   }
+  model.computeDtype = computeDtype;
   const tp = tokenizerPath ?? findTokenizer(searchDirs);
   if (!tp) throw new Error(`no hcx tokenizer.json found near ${modelPath}; pass --tokenizer FILE`);
   const tok = Tokenizer.load(tp);

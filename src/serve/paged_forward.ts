@@ -62,6 +62,11 @@ export class PagedModel {
     this.out = c.tieEmbeddings ? this.embed : model.param('lm_head.weight');
   }
 
+  /** Projections multiply in the model's compute dtype (bf16 halves the weight bytes every decode step reads). */
+  private lin(x: Tensor, w: Tensor): Tensor {
+    return this.model.computeDtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+  }
+
   /** Runs the step; returns logits [logitRows.length, vocab], valid until the next forward. */
   forward(b: StepBatch): Float32Array {
     const c = this.model.config, hd = this.headDim, N = b.tokens.length, V = c.vocabSize;
@@ -83,16 +88,16 @@ export class PagedModel {
       let x = F.embedding(this.embed, b.tokens, [1, N]);
       this.layers.forEach((L, li) => {
         const xn = F.rmsnorm(x, L.ln1, c.normEps);
-        const q = F.rope(F.reshape(F.linear(xn, L.wq), [1, N, c.nHeads, hd]), ropeOpts);
-        const k = F.rope(F.reshape(F.linear(xn, L.wk), [1, N, c.nKvHeads, hd]), ropeOpts);
-        const v = F.linear(xn, L.wv);
+        const q = F.rope(F.reshape(this.lin(xn, L.wq), [1, N, c.nHeads, hd]), ropeOpts);
+        const k = F.rope(F.reshape(this.lin(xn, L.wk), [1, N, c.nKvHeads, hd]), ropeOpts);
+        const v = this.lin(xn, L.wv);
         PK.pagedKvWrite(k.data, v.data, this.pool.k[li], this.pool.v[li], b.slots, N, this.pool.row);
         const a = new Tensor([1, N, c.dModel]);
         PK.pagedAttention(q.data, this.pool.k[li], this.pool.v[li], a.data, b.blockTables, b.tableStart, b.ctxLen,
           N, c.nHeads, c.nKvHeads, hd, this.pool.blockSize, scale);
-        x = F.add(x, F.linear(a, L.wo));
+        x = F.add(x, this.lin(a, L.wo));
         const hn = F.rmsnorm(x, L.ln2, c.normEps);
-        x = F.add(x, F.linear(F.mul(F.silu(F.linear(hn, L.wg)), F.linear(hn, L.wu)), L.wd));
+        x = F.add(x, this.lin(F.mul(F.silu(this.lin(hn, L.wg)), this.lin(hn, L.wu)), L.wd));
       });
       const R = b.logitRows.length;
       if (R === 0) return;
@@ -103,7 +108,7 @@ export class PagedModel {
         if (!(i >= 0 && i < N)) throw new Error(`paged forward: logit row ${i} outside 0..${N - 1}`);
         rows.data.set(x.data.subarray(i * c.dModel, (i + 1) * c.dModel), r * c.dModel);
       }
-      out.set(F.linear(F.rmsnorm(rows, this.norm, c.normEps), this.out).data);
+      out.set(this.lin(F.rmsnorm(rows, this.norm, c.normEps), this.out).data);
     }));
     return out;
   }

@@ -4,7 +4,7 @@ import { flagBool, flagNumber, flagString, parseArgs } from '../args.js';
 export const command: Command = {
   summary: 'serve a model: OpenAI-compatible API, continuous batching, web chat at /',
   usage: [
-    'hcx serve --model DIR|FILE [--tokenizer FILE] [--port 8000] [--host 127.0.0.1] [--api-key KEY]',
+    'hcx serve --model DIR|FILE [--tokenizer FILE] [--dtype auto|f32|bf16] [--port 8000] [--host 127.0.0.1] [--api-key KEY]',
     '          [--name NAME] [--max-body BYTES] [--rate-limit PER_MIN] [--max-queue N] [--drain-ms 10000]',
     '          [--block-size 16] [--kv-memory-mb 512] [--max-running 256] [--max-batch-tokens 512] [--no-prefix-cache]',
     'The API key may also come from HCX_API_KEY. Routes: / (chat page), /v1/chat/completions, /v1/completions,',
@@ -17,7 +17,7 @@ export const command: Command = {
     const { loadServedModel } = await import('../../serve/load.js');
     const { Engine } = await import('../../serve/engine.js');
     const { startServer } = await import('../../serve/server.js');
-    const served = loadServedModel(modelPath, flagString(a, 'tokenizer'));
+    const served = loadServedModel(modelPath, flagString(a, 'tokenizer'), flagString(a, 'dtype'));
     const tok = served.tok;
     const engine = new Engine(served.model, {
       blockSize: flagNumber(a, 'block-size', 16),
@@ -34,7 +34,7 @@ export const command: Command = {
       maxQueue: flagNumber(a, 'max-queue', 4096),
     });
     const c = served.model.config;
-    console.error(`hcx serve: ${server.ctx.modelName} (${(served.model.numParameters / 1e6).toFixed(1)}M parameters, context ${c.maxSeqLen}, ` +
+    console.error(`hcx serve: ${server.ctx.modelName} (${(served.model.numParameters / 1e6).toFixed(1)}M parameters, ${served.model.computeDtype}, context ${c.maxSeqLen}, ` +
       `${engine.blocks.numBlocks} KV blocks of ${engine.blocks.blockSize} = ${(engine.pool.bytes / 2 ** 20).toFixed(0)} MiB) at ${server.url}`);
     const drainMs = flagNumber(a, 'drain-ms', 10_000);
     let stopping = false;
