@@ -2,7 +2,8 @@
 // block table, reads keys and values from a shared block pool instead of a contiguous cache (vLLM's
 // PagedAttention). One task handles one (token, KV head) pair: the group of query heads sharing that
 // KV head is scored against each key once, with an online softmax over the sequence's blocks.
-// Layout: q, out [N, Hq, D]; kPool, vPool [numBlocks, blockSize, Hkv, D]; blockTables holds every
+// Layout: q, out [N, Hq, D]; kPool, vPool [numBlocks, blockSize, Hkv, D] in float32 or bf16 (a Uint16Array:
+// half the bytes every step reads, converted to float32 in registers); blockTables holds every
 // sequence's block ids back to back and token t's table starts at tableStart[t]; token t sees the
 // first ctxLen[t] positions of its sequence (causal: its own position + 1).
 #include <algorithm>
@@ -33,33 +34,53 @@ template <class V> HCX_INL float hsum(V v) {
   }
 }
 
+// Cache elements as float32: bf16 is the high half of a float32.
+HCX_INL float kv_at(const float* p, int64_t i) { return p[i]; }
+HCX_INL float kv_at(const uint16_t* p, int64_t i) {
+  uint32_t b = (uint32_t)p[i] << 16;
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+template <class V> HCX_INL V kv_load(const float* p) { return vload<V>(p); }
+template <class V> HCX_INL V kv_load(const uint16_t* p) {
+  typedef uint16_t H __attribute__((vector_size(VT<V>::W * 2)));
+  typedef typename VT<V>::I I;
+  H h;
+  std::memcpy(&h, p, sizeof(H));
+  I w = __builtin_convertvector(h, I) << 16;
+  V v;
+  std::memcpy(&v, &w, sizeof(V));
+  return v;
+}
+
 // dot(a, b) over D, W lanes at a time (two accumulators) with a scalar tail.
-template <class V> HCX_INL float pa_dot(const float* a, const float* b, int D) {
+template <class V, class T> HCX_INL float pa_dot(const float* a, const T* b, int D) {
   constexpr int W = VT<V>::W;
   V acc0{}, acc1{};
   int d = 0;
   for (; d + 2 * W <= D; d += 2 * W) {
-    acc0 += vload<V>(a + d) * vload<V>(b + d);
-    acc1 += vload<V>(a + d + W) * vload<V>(b + d + W);
+    acc0 += vload<V>(a + d) * kv_load<V>(b + d);
+    acc1 += vload<V>(a + d + W) * kv_load<V>(b + d + W);
   }
-  for (; d + W <= D; d += W) acc0 += vload<V>(a + d) * vload<V>(b + d);
+  for (; d + W <= D; d += W) acc0 += vload<V>(a + d) * kv_load<V>(b + d);
   float s = hsum<V>(acc0 + acc1);
-  for (; d < D; d++) s += a[d] * b[d];
+  for (; d < D; d++) s += a[d] * kv_at(b, d);
   return s;
 }
 
 // o[0..D) = o * alpha + sum_j p[j] * X[j * ldx + 0..D)
-template <class V> HCX_INL void pa_acc(float* o, float alpha, const float* p, int n, const float* X, int64_t ldx, int D) {
+template <class V, class T> HCX_INL void pa_acc(float* o, float alpha, const float* p, int n, const T* X, int64_t ldx, int D) {
   constexpr int W = VT<V>::W;
   int d = 0;
   for (; d + W <= D; d += W) {
     V c = vload<V>(o + d) * alpha;
-    for (int j = 0; j < n; j++) c += p[j] * vload<V>(X + j * ldx + d);
+    for (int j = 0; j < n; j++) c += p[j] * kv_load<V>(X + j * ldx + d);
     vstore(o + d, c);
   }
   for (; d < D; d++) {
     float c = o[d] * alpha;
-    for (int j = 0; j < n; j++) c += p[j] * X[j * ldx + d];
+    for (int j = 0; j < n; j++) c += p[j] * kv_at(X, j * ldx + d);
     o[d] = c;
   }
 }
@@ -77,8 +98,8 @@ struct Scratch {
   }
 };
 
-template <class V>
-HCX_INL void pa_task(const PDims& d, const float* q, const float* kp, const float* vp, float* out, const int32_t* tables,
+template <class V, class T>
+HCX_INL void pa_task(const PDims& d, const float* q, const T* kp, const T* vp, float* out, const int32_t* tables,
                      const int32_t* start, const int32_t* ctx, int64_t task, Scratch& sc) {
   const int D = (int)d.D;
   const int64_t G = d.Hq / d.Hkv, t = task / d.Hkv, kh = task % d.Hkv, bs = d.bs;
@@ -95,14 +116,14 @@ HCX_INL void pa_task(const PDims& d, const float* q, const float* kp, const floa
   for (int64_t p0 = 0; p0 < L; p0 += bs) {
     const int n = (int)std::min<int64_t>(bs, L - p0);
     const int64_t blk = table[p0 / bs];
-    const float* kb = kp + (blk * bs * d.Hkv + kh) * d.D;
-    const float* vb = vp + (blk * bs * d.Hkv + kh) * d.D;
+    const T* kb = kp + (blk * bs * d.Hkv + kh) * d.D;
+    const T* vb = vp + (blk * bs * d.Hkv + kh) * d.D;
     for (int64_t g = 0; g < G; g++) {
       float* s = &sc.s[g * bs];
       const float* qg = &sc.qs[g * D];
       float mx = sc.m[g];
       for (int j = 0; j < n; j++) {
-        s[j] = pa_dot<V>(qg, kb + j * row, D);
+        s[j] = pa_dot<V, T>(qg, kb + j * row, D);
         mx = s[j] > mx ? s[j] : mx;
       }
       float alpha = std::exp(sc.m[g] - mx), sum = 0.f;
@@ -118,7 +139,7 @@ HCX_INL void pa_task(const PDims& d, const float* q, const float* kp, const floa
       for (; j < n; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
       sc.l[g] = sc.l[g] * alpha + sum;
       sc.m[g] = mx;
-      pa_acc<V>(&sc.acc[g * D], alpha, s, n, vb, row, D);
+      pa_acc<V, T>(&sc.acc[g * D], alpha, s, n, vb, row, D);
     }
   }
   for (int64_t g = 0; g < G; g++) {
@@ -128,20 +149,51 @@ HCX_INL void pa_task(const PDims& d, const float* q, const float* kp, const floa
   }
 }
 
-HCX_TARGET_512 void pa_512(const PDims& d, const float* q, const float* k, const float* v, float* o, const int32_t* tb,
-                           const int32_t* st, const int32_t* cx, int64_t t, Scratch& sc) { pa_task<v16f>(d, q, k, v, o, tb, st, cx, t, sc); }
-HCX_TARGET_256 void pa_256(const PDims& d, const float* q, const float* k, const float* v, float* o, const int32_t* tb,
-                           const int32_t* st, const int32_t* cx, int64_t t, Scratch& sc) { pa_task<v8f>(d, q, k, v, o, tb, st, cx, t, sc); }
-HCX_TARGET_256 void pa_256h(const PDims& d, const float* q, const float* k, const float* v, float* o, const int32_t* tb,
-                            const int32_t* st, const int32_t* cx, int64_t t, Scratch& sc) { pa_task<v4f>(d, q, k, v, o, tb, st, cx, t, sc); }
+#define HCX_PA_ARGS const PDims& d, const float* q, const T* k, const T* v, float* o, const int32_t* tb, const int32_t* st, \
+                    const int32_t* cx, int64_t t, Scratch& sc
+template <class T> HCX_TARGET_512 void pa_512(HCX_PA_ARGS) { pa_task<v16f, T>(d, q, k, v, o, tb, st, cx, t, sc); }
+template <class T> HCX_TARGET_256 void pa_256(HCX_PA_ARGS) { pa_task<v8f, T>(d, q, k, v, o, tb, st, cx, t, sc); }
+template <class T> HCX_TARGET_256 void pa_256h(HCX_PA_ARGS) { pa_task<v4f, T>(d, q, k, v, o, tb, st, cx, t, sc); }
+template <class T> void pa_portable(HCX_PA_ARGS) { pa_task<v4f, T>(d, q, k, v, o, tb, st, cx, t, sc); }
+
+template <class T>
+void pa_run(const PDims& d, const float* q, const T* kp, const T* vp, float* out, const int32_t* tables, const int32_t* start,
+            const int32_t* ctx) {
+  const int64_t tasks = d.N * d.Hkv, G = d.Hq / d.Hkv;
+  const Isa is = isa();
+  // Work per task grows with its context; interleaving tasks across threads balances long and short ones.
+  const int nt = (int)std::max<int64_t>(1, std::min<int64_t>(num_threads(), tasks));
+  auto body = [&](int th, int nth) {
+    Scratch sc;
+    sc.size(G, d.D, d.bs);
+    for (int64_t t = th; t < tasks; t += nth) {
+      if (is == Isa::Avx512 && d.D >= 16) pa_512<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      else if (is != Isa::Portable && d.D >= 8) pa_256<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      else if (is != Isa::Portable) pa_256h<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      else pa_portable<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
+    }
+  };
+  if (nt <= 1 || tasks < 4) body(0, 1);
+  else parallel_run(nt, body);
+}
+
+// The pool's element type: Float32Array or Uint16Array (bf16); 0 for anything else.
+int kv_bytes(napi_env env, napi_value v) {
+  napi_typedarray_type type;
+  size_t len, off;
+  void* data;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok) return 0;
+  return type == napi_float32_array ? 4 : type == napi_uint16_array ? 2 : 0;
+}
 
 // pagedAttention(q, kPool, vPool, out, blockTables, tableStart, ctxLen, N, Hq, Hkv, D, blockSize, scale)
 napi_value PagedAttention(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t nq = 0, nk = 0, nv = 0, no = 0, ntab = 0, nst = 0, ncx = 0;
   const float* q = a.arr<float>(0, &nq);
-  const float* kp = a.arr<float>(1, &nk);
-  const float* vp = a.arr<float>(2, &nv);
+  const void* kp = a.arr<void>(1, &nk);
+  const void* vp = a.arr<void>(2, &nv);
   float* out = a.arr<float>(3, &no);
   const int32_t* tables = a.arr<int32_t>(4, &ntab);
   const int32_t* start = a.arr<int32_t>(5, &nst);
@@ -149,6 +201,8 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
   PDims d;
   d.N = a.i64(7); d.Hq = a.i64(8); d.Hkv = a.i64(9); d.D = a.i64(10); d.bs = a.i64(11); d.scale = (float)a.num(12);
   if (a.failed) return nullptr;
+  const int eb = kv_bytes(env, a.argv[1]);
+  if (eb == 0 || kv_bytes(env, a.argv[2]) != eb) { a.fail("pagedAttention: the key and value pools must both be Float32Array or both Uint16Array (bf16)"); return nullptr; }
   if (d.N < 0 || d.Hkv <= 0 || d.Hq % d.Hkv || d.D <= 0 || d.bs <= 0) { a.fail("pagedAttention: bad dimensions"); return nullptr; }
   if (nq < (size_t)(d.N * d.Hq * d.D) || no < nq || nst < (size_t)d.N || ncx < (size_t)d.N || nk != nv ||
       nk % (size_t)(d.bs * d.Hkv * d.D)) {
@@ -165,37 +219,34 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
       if (blk < 0 || blk >= numBlocks) { a.fail("pagedAttention: block id outside the pool"); return nullptr; }
     }
   }
-  const int64_t tasks = d.N * d.Hkv, G = d.Hq / d.Hkv;
-  const Isa is = isa();
-  // Work per task grows with its context; interleaving tasks across threads balances long and short ones.
-  const int nt = (int)std::max<int64_t>(1, std::min<int64_t>(num_threads(), tasks));
-  auto body = [&](int th, int nth) {
-    Scratch sc;
-    sc.size(G, d.D, d.bs);
-    for (int64_t t = th; t < tasks; t += nth) {
-      if (is == Isa::Avx512 && d.D >= 16) pa_512(d, q, kp, vp, out, tables, start, ctx, t, sc);
-      else if (is != Isa::Portable && d.D >= 8) pa_256(d, q, kp, vp, out, tables, start, ctx, t, sc);
-      else if (is != Isa::Portable) pa_256h(d, q, kp, vp, out, tables, start, ctx, t, sc);
-      else pa_task<v4f>(d, q, kp, vp, out, tables, start, ctx, t, sc);
-    }
-  };
-  if (nt <= 1 || tasks < 4) body(0, 1);
-  else parallel_run(nt, body);
+  if (eb == 4) pa_run(d, q, (const float*)kp, (const float*)vp, out, tables, start, ctx);
+  else pa_run(d, q, (const uint16_t*)kp, (const uint16_t*)vp, out, tables, start, ctx);
   return undef(env);
 }
 
+// float32 -> bf16, round to nearest even (NaN stays NaN).
+inline uint16_t to_bf16(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  if ((b & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((b >> 16) | 0x40);
+  return (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
+
 // pagedKvWrite(k, v, kPool, vPool, slots, N, rowSize): row t of k and v ([N, rowSize]) goes to slot
-// slots[t] of the pools ([numSlots, rowSize], numSlots = numBlocks * blockSize).
+// slots[t] of the pools ([numSlots, rowSize], numSlots = numBlocks * blockSize; Float32Array, or
+// Uint16Array for a bf16 cache, rounded to nearest even).
 napi_value PagedKvWrite(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t nk = 0, nv = 0, npk = 0, npv = 0, ns = 0;
   const float* k = a.arr<float>(0, &nk);
   const float* v = a.arr<float>(1, &nv);
-  float* kp = a.arr<float>(2, &npk);
-  float* vp = a.arr<float>(3, &npv);
+  void* kp = a.arr<void>(2, &npk);
+  void* vp = a.arr<void>(3, &npv);
   const int32_t* slots = a.arr<int32_t>(4, &ns);
   int64_t N = a.i64(5), row = a.i64(6);
   if (a.failed) return nullptr;
+  const int eb = kv_bytes(env, a.argv[2]);
+  if (eb == 0 || kv_bytes(env, a.argv[3]) != eb) { a.fail("pagedKvWrite: the key and value pools must both be Float32Array or both Uint16Array (bf16)"); return nullptr; }
   if (row <= 0 || N < 0 || ns < (size_t)N || nk < (size_t)(N * row) || nv < (size_t)(N * row) || npk != npv) {
     a.fail("pagedKvWrite: buffer sizes do not match");
     return nullptr;
@@ -204,8 +255,14 @@ napi_value PagedKvWrite(napi_env env, napi_callback_info info) {
   for (int64_t t = 0; t < N; t++)
     if (slots[t] < 0 || slots[t] >= numSlots) { a.fail("pagedKvWrite: slot outside the pool"); return nullptr; }
   for (int64_t t = 0; t < N; t++) {
-    std::memcpy(kp + slots[t] * row, k + t * row, row * sizeof(float));
-    std::memcpy(vp + slots[t] * row, v + t * row, row * sizeof(float));
+    if (eb == 4) {
+      std::memcpy((float*)kp + slots[t] * row, k + t * row, row * sizeof(float));
+      std::memcpy((float*)vp + slots[t] * row, v + t * row, row * sizeof(float));
+    } else {
+      uint16_t* kd = (uint16_t*)kp + slots[t] * row;
+      uint16_t* vd = (uint16_t*)vp + slots[t] * row;
+      for (int64_t i = 0; i < row; i++) { kd[i] = to_bf16(k[t * row + i]); vd[i] = to_bf16(v[t * row + i]); }
+    }
   }
   return undef(env);
 }

@@ -7,7 +7,7 @@ import type { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { sampleToken, validateSampling } from '../model/sampling.js';
 import { BlockManager } from './block_manager.js';
-import { KVPool, planBlocks } from './kv_pool.js';
+import { KVPool, planBlocks, type KVDtype } from './kv_pool.js';
 import { logSumExp, tokenLogprob } from './logprobs.js';
 import { EngineMetrics } from './engine_metrics.js';
 import { PagedModel, type StepBatch } from './paged_forward.js';
@@ -31,6 +31,8 @@ export interface EngineOptions {
   prefixCaching?: boolean;
   /** Token ids -> text, for stop strings and streamed text. */
   decode?: Decode;
+  /** KV cache element type (default: bf16 when the model multiplies in bf16, else f32). */
+  kvDtype?: KVDtype;
   /** Run steps on the event loop as soon as there is work (default true); false: the caller calls step(). */
   autoRun?: boolean;
 }
@@ -64,8 +66,9 @@ export class Engine {
   constructor(readonly model: Transformer, readonly opts: EngineOptions = {}) {
     const c = model.config;
     const maxRunning = opts.maxRunning ?? 256;
-    const size = planBlocks(c, { blockSize: opts.blockSize, numBlocks: opts.numBlocks, memoryBytes: opts.kvMemoryBytes, maxRunning });
-    this.pool = new KVPool(c, size.numBlocks, size.blockSize);
+    const kvDtype = opts.kvDtype ?? (model.computeDtype === 'bf16' ? 'bf16' : 'f32');
+    const size = planBlocks(c, { blockSize: opts.blockSize, numBlocks: opts.numBlocks, memoryBytes: opts.kvMemoryBytes, maxRunning, dtype: kvDtype });
+    this.pool = new KVPool(c, size.numBlocks, size.blockSize, kvDtype);
     this.blocks = new BlockManager(size.numBlocks, size.blockSize, opts.prefixCaching ?? true);
     this.scheduler = new Scheduler(this.blocks, { maxTokensPerStep: opts.maxTokensPerStep ?? 512, maxRunning });
     this.paged = new PagedModel(model, this.pool);

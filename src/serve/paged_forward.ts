@@ -11,11 +11,12 @@ import type { KVPool } from './kv_pool.js';
 
 type F32 = Float32Array;
 type I32 = Int32Array;
+type U16 = Uint16Array;
 
 interface PagedKernels {
-  pagedAttention(q: F32, kPool: F32, vPool: F32, out: F32, blockTables: I32, tableStart: I32, ctxLen: I32,
+  pagedAttention(q: F32, kPool: F32 | U16, vPool: F32 | U16, out: F32, blockTables: I32, tableStart: I32, ctxLen: I32,
     N: number, Hq: number, Hkv: number, D: number, blockSize: number, scale: number): void;
-  pagedKvWrite(k: F32, v: F32, kPool: F32, vPool: F32, slots: I32, N: number, row: number): void;
+  pagedKvWrite(k: F32, v: F32, kPool: F32 | U16, vPool: F32 | U16, slots: I32, N: number, row: number): void;
 }
 
 export const PK = native as unknown as PagedKernels;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PRESETS, type ModelConfig } from '../../src/model/config.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { generate } from '../../src/model/generate.js';
-import { KVPool } from '../../src/serve/kv_pool.js';
+import { KVPool, type KVDtype } from '../../src/serve/kv_pool.js';
 import { PagedModel, type StepBatch } from '../../src/serve/paged_forward.js';
 import { Engine } from '../../src/serve/engine.js';
 import { TextStream, tokenPieces } from '../../src/serve/text_stream.js';
@@ -18,10 +18,11 @@ function seqTokens(n: number, salt: number, V = cfg.vocabSize): number[] {
 
 // Feeds sequences through the paged forward in the given chunks (one step per row of `plan`) and
 // compares every row's logits with a full forward of that sequence alone.
-function checkPaged(c: ModelConfig, seed: number): void {
+function checkPaged(c: ModelConfig, seed: number, kv: KVDtype = 'f32'): number {
   const model = new Transformer(c, seed);
   const bs = 4, numBlocks = 40;
-  const pool = new KVPool(c, numBlocks, bs);
+  const pool = new KVPool(c, numBlocks, bs, kv);
+  let worst = 0;
   const paged = new PagedModel(model, pool);
   const seqs = [seqTokens(11, 1, c.vocabSize), seqTokens(6, 2, c.vocabSize), seqTokens(17, 3, c.vocabSize)];
   // Blocks handed out in a scrambled order, so tables are not contiguous.
@@ -55,10 +56,14 @@ function checkPaged(c: ModelConfig, seed: number): void {
       const ref = model.infer(Int32Array.from(seqs[s].slice(0, p + 1)), 1, p + 1, { lastOnly: true });
       for (let v = 0; v < V; v++) {
         const a = logits[r * V + v], b = ref.data[v];
-        assert.ok(Math.abs(a - b) < 1e-4, `head dim ${c.dModel / c.nHeads}, seq ${s} pos ${p} vocab ${v}: ${a} vs ${b}`);
+        // A bf16 cache rounds keys and values to 8 significant bits: logits (up to ~0.3 here) move by up to ~8e-4.
+        const tol = kv === 'f32' ? 1e-4 : 3e-3;
+        assert.ok(Math.abs(a - b) < tol, `${kv} cache, head dim ${c.dModel / c.nHeads}, seq ${s} pos ${p} vocab ${v}: ${a} vs ${b}`);
+        worst = Math.max(worst, Math.abs(a - b));
       }
     });
   }
+  return worst;
 }
 
 test('paged forward over mixed prefill chunks and decodes matches Transformer.infer (every ISA path)', () => {
@@ -71,6 +76,11 @@ test('paged forward over mixed prefill chunks and decodes matches Transformer.in
       checkPaged({ ...cfg, dModel: 64, nHeads: 4, nKvHeads: 1, ffnHidden: 96 }, 4); // head dim 16, 4 query heads per KV head
       checkPaged({ ...cfg, dModel: 128, nHeads: 4, nKvHeads: 4, ffnHidden: 96, ropeScale: 0.5 }, 5); // head dim 32, no grouping
       checkPaged({ ...cfg, dModel: 36, nHeads: 3, nKvHeads: 1, ffnHidden: 40 }, 6); // head dim 12: vector body plus a scalar tail
+      // bf16 cache: close to the f32 model, but not identical (so the rounding really happens).
+      for (const [c, seed] of [[cfg, 3], [{ ...cfg, dModel: 64, nHeads: 4, nKvHeads: 1, ffnHidden: 96 }, 4], [{ ...cfg, dModel: 36, nHeads: 3, nKvHeads: 1, ffnHidden: 40 }, 6]] as const) {
+        const worst = checkPaged(c, seed, 'bf16');
+        assert.ok(worst > 1e-6, `bf16 cache gave exactly the f32 logits (max error ${worst}): is it rounding?`);
+      }
     }
   } finally {
     native.setIsa(level);
