@@ -80,8 +80,9 @@ test('completions: greedy text, usage, streaming equals non-streaming', async ()
 test('completions echo + logprobs: the eval harness\'s OpenAI backend scores through it', async () => {
   const lm = new OpenAIModel({ baseUrl: server.url, model: 'tiny', retries: 0 });
   // The Korean continuation starts with a character split over several byte tokens (this tiny vocabulary
-  // has few Hangul merges): the character's tokens all count to the continuation.
-  const reqs = [{ context: 'The quick brown', continuation: ' fox jumps' }, { context: '안녕하세요,', continuation: ' 만나서.' }];
+  // has few Hangul merges): the character's tokens all count to the continuation. The third ends the prompt
+  // inside such a character: the trailing byte tokens share the prompt's end offset with the generated token.
+  const reqs = [{ context: 'The quick brown', continuation: ' fox jumps' }, { context: '안녕하세요,', continuation: ' 만나서.' }, { context: '안녕하세요,', continuation: ' 만나서' }];
   const got = await lm.loglikelihood(reqs);
   for (const [i, r] of reqs.entries()) {
     // Reference: sum of log-softmax of a full forward over context+continuation tokens after the context.

@@ -24,6 +24,7 @@ export interface OpenAIOptions {
 interface CompletionChoice {
   text: string;
   index: number;
+  finish_reason?: string | null;
   logprobs?: { tokens: string[]; token_logprobs: (number | null)[]; top_logprobs?: (Record<string, number> | null)[]; text_offset: number[] };
 }
 
@@ -134,18 +135,22 @@ export class OpenAIModel implements EvalModel {
 /**
  * Sum the echoed prompt's token logprobs that belong to the continuation: tokens starting at or after
  * the context's end (a token straddling the boundary counts to the continuation), and before the prompt's end
- * (the one generated token is dropped, as lm-eval's [ctxlen:-1]).
+ * (the generated tokens are dropped, as lm-eval's [ctxlen:-1]). When generation stopped at its length the
+ * last `generated` entries are the generated ones; counting them matters when the prompt ends inside a
+ * multi-byte character, whose trailing byte tokens sit at the prompt's end offset like a generated token.
+ * Otherwise (a stop token ended it, and servers differ on listing it) offsets decide.
  */
-export function parseEcho(choice: CompletionChoice | undefined, ctxChars: number, promptChars: number): LoglikelihoodResult {
+export function parseEcho(choice: CompletionChoice | undefined, ctxChars: number, promptChars: number, generated = 1): LoglikelihoodResult {
   const lp = choice?.logprobs;
   if (!lp) throw new Error('the server returned no logprobs: loglikelihood needs /v1/completions with echo and logprobs');
   let logprob = 0;
   let isGreedy = true;
   let n = 0;
-  for (let i = 0; i < lp.tokens.length; i++) {
+  const promptTokens = choice?.finish_reason === 'length' ? lp.tokens.length - generated : lp.tokens.length;
+  for (let i = 0; i < promptTokens; i++) {
     const start = lp.text_offset[i];
     const end = i + 1 < lp.text_offset.length ? lp.text_offset[i + 1] : start + lp.tokens[i].length;
-    if (start >= promptChars) break;
+    if (start >= promptChars && !(start === promptChars && choice?.finish_reason === 'length')) break;
     if (end <= ctxChars) continue;
     const l = lp.token_logprobs[i];
     if (l === null) throw new Error('the server gave no logprob for a continuation token');
