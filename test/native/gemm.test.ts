@@ -2,7 +2,7 @@
 // batched with broadcast strides, each ISA level and 1 and 2 threads. No timings here (see `hcx bench gemm`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { native, setThreads } from '../../src/native/index.js';
+import { native, setThreads, numThreads } from '../../src/native/index.js';
 
 // Small deterministic PRNG (mulberry32) so failures reproduce.
 function rng(seed: number): () => number {
@@ -307,4 +307,59 @@ test('gemmBf16 batched with a broadcast weight', { skip: !hasBf16Api }, () => {
   bn.gemmBf16(a, wb, c, batch, m, n, k, 0, 1, 1, 0, m * k, 0, m * n);
   const want = refGemm(aR, wR, new Float32Array(batch * m * n), batch, m, n, k, false, true, 1, 0, m * k, 0, m * n);
   assertClose(c, want, k, 'batched bf16');
+});
+
+// Pre-packed weights (inference): y = x W^T from a weight packed once into the microkernel's panels.
+type PrepackApi = {
+  packedBf16Words(n: number, k: number): number;
+  packBf16(w: Float32Array, n: number, k: number, dst: Uint32Array): void;
+  gemmBf16Prepacked(x: Float32Array, wp: Uint32Array, c: Float32Array, m: number, n: number, k: number): void;
+};
+const pp = native as unknown as PrepackApi;
+
+test('gemmBf16Prepacked: vs float64, identical bits on every path and thread count, equal to the packed gemmBf16', () => {
+  const top = maxIsa(), before = numThreads();
+  const shapes: [number, number, number][] = [[1, 1, 1], [1, 33, 2], [1, 300, 65], [3, 7, 64], [13, 40, 31], [14, 32, 512],
+    [15, 95, 1100], [32, 130, 257], [41, 65, 3], [45, 20, 2300], [90, 70, 50]];
+  try {
+    for (const [m, n, k] of shapes) {
+      const r = rng(m * 7919 + n * 31 + k);
+      const x = randArr(m * k, r), w = randArr(n * k, r);
+      const wp = new Uint32Array(pp.packedBf16Words(n, k));
+      pp.packBf16(w, n, k, wp);
+      const xR = Float32Array.from(x, (v) => bf16Value(refBf16(v))), wR = Float32Array.from(toBf16(w), (h) => bf16Value(h));
+      const want = refGemm(xR, wR, new Float32Array(m * n), 1, m, n, k, false, true, 1, 0, 0, 0, 0);
+      const results: [string, Float32Array][] = [];
+      for (const threads of [2, 1]) {
+        setThreads(threads);
+        for (const [name, level, dot] of [['vdpbf16ps', 2, 1], ['emulated', 2, 0], ['portable', 0, 1]] as [string, number, number][]) {
+          if (level > top) continue;
+          native.setIsa(level);
+          bn.setBf16Dot(dot);
+          const c = new Float32Array(m * n).fill(NaN);
+          pp.gemmBf16Prepacked(x, wp, c, m, n, k);
+          assertClose(c, want, k, `prepacked ${name} ${threads}t [${m},${n},${k}]`);
+          results.push([`${name} ${threads}t`, c]);
+        }
+      }
+      native.setIsa(top);
+      bn.setBf16Dot(1);
+      // The packed gemmBf16 (M > 40) does the same arithmetic, so it gives the same bits.
+      if (m > 40) {
+        const c = new Float32Array(m * n);
+        bn.gemmBf16(x, toBf16(w), c, 1, m, n, k, 0, 1, 1, 0, 0, 0, 0);
+        results.push(['gemmBf16 packed', c]);
+      }
+      const [n0, first] = results[0];
+      for (const [name, c] of results.slice(1)) {
+        const a = new Uint32Array(first.buffer), b = new Uint32Array(c.buffer);
+        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) assert.fail(`[${m},${n},${k}]: ${name} differs from ${n0} at ${i}: ${c[i]} vs ${first[i]}`);
+      }
+    }
+    assert.throws(() => pp.gemmBf16Prepacked(new Float32Array(4), new Uint32Array(3), new Float32Array(4), 2, 2, 2), /buffer sizes/);
+  } finally {
+    native.setIsa(top);
+    bn.setBf16Dot(1);
+    setThreads(before);
+  }
 });

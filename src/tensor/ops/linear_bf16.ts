@@ -1,6 +1,8 @@
 // nn.Linear computed in bf16 (AVX512_BF16 dot products where the CPU has them): y = x W^T with W held
 // as a bf16 copy of the fp32 master weight. The input is saved for backward in bf16 too, halving
-// that activation's memory. Gradients flow to x and, in fp32, to the master W.
+// that activation's memory. Gradients flow to x and, in fp32, to the master W. Without autograd
+// (inference: decoding, serving, evaluation) the weight is instead packed once into the GEMM
+// microkernel's panel layout and reused until it changes, so no call re-packs it.
 import { isGradEnabled, record } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 import { native } from '../../native/index.js';
@@ -11,6 +13,9 @@ interface Bf16Kernels {
   f32ToBf16(src: Float32Array, dst: U16): void;
   gemmBf16(a: Float32Array | U16, w: U16, c: Float32Array, batch: number, m: number, n: number, k: number, transA: number, transW: number,
     alpha: number, beta: number, strideA: number, strideW: number, strideC: number): void;
+  packedBf16Words(n: number, k: number): number;
+  packBf16(w: Float32Array, n: number, k: number, dst: Uint32Array): void;
+  gemmBf16Prepacked(x: Float32Array, wp: Uint32Array, c: Float32Array, m: number, n: number, k: number): void;
 }
 const K = native as unknown as Bf16Kernels;
 
@@ -30,6 +35,24 @@ export function bf16Of(t: Tensor): U16 {
   return e.bits;
 }
 
+const packedCache = new WeakMap<Tensor, { words: Uint32Array; version: number }>();
+
+/** The weight [N, K] rounded to bf16 and packed for gemmBf16Prepacked, re-packed only when it changed. */
+export function packedBf16Of(w: Tensor): Uint32Array {
+  const [N, Kd] = w.shape;
+  let e = packedCache.get(w);
+  const words = K.packedBf16Words(N, Kd);
+  if (!e || e.words.length !== words) {
+    e = { words: new Uint32Array(words), version: -1 };
+    packedCache.set(w, e);
+  }
+  if (e.version !== w.version) {
+    K.packBf16(w.data, N, Kd, e.words);
+    e.version = w.version;
+  }
+  return e.words;
+}
+
 export function toBf16(x: Float32Array): U16 {
   const out = new Uint16Array(x.length);
   K.f32ToBf16(x, out);
@@ -41,8 +64,12 @@ export function linearBf16(x: Tensor, w: Tensor): Tensor {
   const [N, Kd] = w.shape;
   if (x.shape[x.ndim - 1] !== Kd) throw new Error(`linearBf16: input ${shapeStr(x.shape)} does not end in ${Kd}`);
   const M = x.size / Kd;
-  const wb = bf16Of(w);
   const y = Tensor.empty([...x.shape.slice(0, -1), N]);
+  if (!isGradEnabled()) {
+    K.gemmBf16Prepacked(x.data, packedBf16Of(w), y.data, M, N, Kd);
+    return y;
+  }
+  const wb = bf16Of(w);
   K.gemmBf16(x.data, wb, y.data, 1, M, N, Kd, 0, 1, 1, 0, 0, 0, 0);
   const saved = isGradEnabled() && w.requiresGrad ? toBf16(x.data) : null;
   return record(y, 'linearBf16', [x, w], (g, ctx) => {
