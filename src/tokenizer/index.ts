@@ -3,8 +3,8 @@ export { Tokenizer, type EncodeOptions, type TokenizerFile } from './tokenizer.j
 export { trainTokenizer, type TrainTokenizerOptions, type TrainProgress } from './train.js';
 export { SPECIAL_TOKENS, SPECIAL_NAMES, CHAT_TEMPLATE_JINJA, chatText, type ChatMessage, type Role, type SpecialIds, type SpecialName } from './special.js';
 export { BpeModel } from './bpe.js';
-export { Segmenter } from './segmenter.js';
-export { trainSegmenter, type SegmenterTrainOptions } from './segmenter-train.js';
+export { Segmenter, type SegmenterWeights } from './segmenter.js';
+export { trainSegmenter, crossValidateSegmenter, reverseWord, type SegmenterTrainOptions } from './segmenter-train.js';
 export { defaultSegmenter, DEFAULT_SEGMENTER_PATH } from './default-segmenter.js';
 export { readConllu, readKiwiEval, scoreBoundaries, projectBoundaries, type GoldWord, type BoundaryScore } from './morph-data.js';
 export { pretokenize, patternSource, RuleSplitter, type SplitMode, type MorphemeSplitter } from './pretokenize.js';

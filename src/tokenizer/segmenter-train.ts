@@ -1,17 +1,21 @@
 // Training the segmenter: averaged perceptron over the gaps of gold Hangul runs (see morph-data.ts for the
-// boundary convention), then pruning of weak features so that the model stays small.
+// boundary convention), then pruning of weak features so that the model stays small. The backward direction is
+// the same training on the reversed words.
 import { isSyllable } from './hangul.js';
-import { affixHashes, CUR_SEED, mix as mixCur, gapFeatures, lexHash, Segmenter, type GapContext } from './segmenter.js';
-import type { GoldWord } from './morph-data.js';
+import { affixHashes, CUR_SEED, mix as mixCur, gapFeatures, lexHash, type GapContext } from './segmenter-features.js';
+import { Segmenter, type SegmenterWeights } from './segmenter.js';
+import { scoreBoundaries, type BoundaryScore, type GoldWord } from './morph-data.js';
 
 export interface SegmenterTrainOptions {
   epochs?: number; // passes over the data (default 8)
-  /** Drop features whose averaged |weight| is below this fraction of the largest (default 0.01). */
+  /** Drop features whose averaged |weight| is below this fraction of the largest (default 0.02). */
   prune?: number;
   seed?: number;
   /** Use lexicon features (known morphemes of the training data, jackknifed over `folds` folds; default true). */
   lexicon?: boolean;
   folds?: number;
+  /** 2 (default): forward and backward models, scores summed; 1: forward only (half the size and time). */
+  directions?: 1 | 2;
 }
 
 /** Hashes of the morphemes (pieces between gold boundaries, up to 4 characters) of some words. */
@@ -25,8 +29,20 @@ function lexiconOf(words: readonly GoldWord[], from = 0, step = 1): Set<number> 
   return out;
 }
 
+/** The word read right to left, with its boundaries counted from the new start. */
+export function reverseWord(w: GoldWord): GoldWord {
+  let text = '';
+  for (let i = w.text.length - 1; i >= 0; i--) text += w.text[i];
+  return { text, bounds: w.bounds.map((b) => w.text.length - b).reverse() };
+}
+
 export function trainSegmenter(words: readonly GoldWord[], opts: SegmenterTrainOptions = {}): Segmenter {
-  const epochs = opts.epochs ?? 8, prune = opts.prune ?? 0.01;
+  const forward = trainDirection(words, opts);
+  return new Segmenter(forward, (opts.directions ?? 2) === 2 ? trainDirection(words.map(reverseWord), opts) : null);
+}
+
+function trainDirection(words: readonly GoldWord[], opts: SegmenterTrainOptions): SegmenterWeights {
+  const epochs = opts.epochs ?? 8, prune = opts.prune ?? 0.02;
   // Feature hash -> index into weight arrays.
   const index = new Map<number, number>();
   let w = new Float64Array(1 << 16), u = new Float64Array(1 << 16); // weights and (time-weighted) update sums
@@ -90,5 +106,22 @@ export function trainSegmenter(words: readonly GoldWord[], opts: SegmenterTrainO
   const avg = new Float64Array(index.size);
   for (let id = 0; id < index.size; id++) { avg[id] = w[id] - u[id] / t; max = Math.max(max, Math.abs(avg[id])); }
   for (const [h, id] of index) if (Math.abs(avg[id]) >= prune * max && avg[id] !== 0) { hashes.push(h); weights.push(avg[id]); }
-  return new Segmenter(Int32Array.from(hashes), Float32Array.from(weights), useLex ? Int32Array.from(lexiconOf(words)) : undefined);
+  return { features: Int32Array.from(hashes), weights: Float32Array.from(weights), lexicon: Int32Array.from(useLex ? lexiconOf(words) : []) };
+}
+
+/**
+ * K-fold cross-validation for model selection without the scoring sets: `target` is cut into contiguous folds
+ * (documents stay together); each fold is scored by a model trained on the other folds plus all of `extra`.
+ * Precision, recall and F1 are pooled over the folds.
+ */
+export function crossValidateSegmenter(target: readonly GoldWord[], extra: readonly GoldWord[], folds: number, opts: SegmenterTrainOptions = {}): BoundaryScore {
+  let g = 0, p = 0, c = 0;
+  for (let f = 0; f < folds; f++) {
+    const a = Math.floor((target.length * f) / folds), b = Math.floor((target.length * (f + 1)) / folds);
+    const seg = trainSegmenter([...target.slice(0, a), ...target.slice(b), ...extra], opts);
+    const s = scoreBoundaries(target.slice(a, b), (w) => seg.boundaries(w));
+    g += s.gold; p += s.predicted; c += s.correct;
+  }
+  const precision = p ? c / p : 1, recall = g ? c / g : 1;
+  return { words: target.length, gold: g, predicted: p, correct: c, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
 }

@@ -1,215 +1,170 @@
-// The statistical Korean morpheme segmenter: for each gap between two Hangul characters of a run, a linear
-// classifier over hashed character features (n-grams around the gap, the whole remainder of the word, the
-// final consonant of the left syllable, ...) says "morpheme boundary" or not. Trained by averaged perceptron
-// (segmenter-train.ts). Inference is a few dozen integer hash lookups per character: several MB/s, no
-// allocation per feature, and the model is a compact (feature hash -> int16 weight) table.
+// The statistical Korean morpheme segmenter: for each gap between two Hangul syllables of a run, linear
+// classifiers over hashed character features (segmenter-features.ts) say "morpheme boundary" or not. Two
+// directions: a backward model reads the word right to left (its "morpheme so far" is the suffix chain already
+// split off), then the forward model reads it left to right and decides each gap on the sum of both scores.
+// The pair scores 0.002 F1 above one direction in cross-validation (README), for twice the lookups. Trained by
+// averaged perceptron (segmenter-train.ts). Inference is a few dozen integer hash lookups per character, no
+// allocation per feature, and each model is a compact (feature hash -> int16 weight) table.
 import type { MorphemeSplitter } from './pretokenize.js';
-import { isSyllable, syllableTail } from './hangul.js';
+import { isSyllable } from './hangul.js';
+import { affixHashes, CUR_SEED, gapFeatures, HashSet32, mix, type GapContext } from './segmenter-features.js';
 
 const MAGIC = 0x47455348; // "HSEG"
-const VERSION = 2;
+const VERSION = 3; // 3: one or two directions; 2 (read only): one direction, no direction count
 
-// Feature templates; the id goes into the hash so that equal character strings in different templates differ.
-export const T = {
-  bias: 1, l1: 2, r1: 3, l1r1: 4, l2: 5, r2: 6, l2r1: 7, l1r2: 8, l3: 9, r3: 10, suf: 11, pre: 12, l1suf: 13,
-  tailR1: 14, tailSuf: 15, l1Dist: 16, pos: 17, r1Dist: 18, l2r2: 19, tailR2: 20,
-  cur: 21, curR1: 22, curLen: 23, lexR: 24, lexL: 25, lexCur: 26, lexRL: 27,
-} as const;
-const LEX_SEED = 0x2545f491;
-const MAX_LEX = 4;
-
-/** Hash of codes[a..b) as a lexicon key. */
-export function lexHash(codes: Int32Array, a: number, b: number): number {
-  let h = LEX_SEED;
-  for (let k = a; k < b; k++) h = mix(h, codes[k]);
-  return h;
-}
-
-/** What a gap's features depend on besides the characters: the decisions so far and the morpheme lexicon. */
-export interface GapContext {
-  /** Start of the current morpheme (the last boundary before the gap, or 0). */
-  last: number;
-  /** Hash of codes[last..i). */
-  cur: number;
-  lexicon: { has(h: number): boolean } | null;
-}
-
-/** A set of int32 hashes, open addressing (faster than Set<number> on the hot path). */
-export class HashSet32 {
-  private readonly keys: Int32Array;
-  private readonly mask: number;
-  constructor(values: ArrayLike<number>) {
-    let cap = 16;
-    while (cap < values.length * 2) cap *= 2;
-    this.keys = new Int32Array(cap); this.mask = cap - 1;
-    for (let i = 0; i < values.length; i++) {
-      const k = values[i] === 0 ? 1 : values[i];
-      let j = (k ^ (k >>> 16)) & this.mask;
-      while (this.keys[j] !== 0 && this.keys[j] !== k) j = (j + 1) & this.mask;
-      this.keys[j] = k;
-    }
-  }
-  has(h: number): boolean {
-    const k = h === 0 ? 1 : h, keys = this.keys, mask = this.mask;
-    for (let j = (k ^ (k >>> 16)) & mask; ; j = (j + 1) & mask) {
-      const kj = keys[j];
-      if (kj === k) return true;
-      if (kj === 0) return false;
-    }
-  }
-}
-
-export const mix = (h: number, x: number): number => {
-  h = Math.imul(h ^ x, 0x5bd1e995);
-  return h ^ (h >>> 15);
-};
-const BOW = 1, EOW = 2;
-export const CUR_SEED = 0x1b873593;
-const MAX_AFFIX = 6;
+/** One direction's model as trained: feature hashes, their weights, and the hashes of known morphemes (lexHash). */
+export interface SegmenterWeights { features: Int32Array; weights: Float32Array; lexicon: Int32Array }
 
 /**
- * Calls emit(hash) for every feature of the gap before character i of `w` (codes[0..n)). Shared by training and
- * inference so that the two can never disagree. `suf` and `pre` are scratch arrays of length n + 1.
+ * A weight table with its lexicon: open addressing, key 0 = empty. Slot j holds its key at [2j] and its weight
+ * (float bits) at [2j + 1], so that a lookup touches one cache line; the tables outgrow the L2 cache.
  */
-export function gapFeatures(codes: Int32Array, n: number, i: number, suf: Int32Array, pre: Int32Array, ctx: GapContext, emit: (h: number) => void): void {
-  const l1 = codes[i - 1], l2 = i >= 2 ? codes[i - 2] : BOW, l3 = i >= 3 ? codes[i - 3] : BOW;
-  const r1 = codes[i], r2 = i + 1 < n ? codes[i + 1] : EOW, r3 = i + 2 < n ? codes[i + 2] : EOW;
-  const tail = isSyllable(l1) ? syllableTail(l1) : 30;
-  const toEnd = Math.min(n - i, MAX_AFFIX + 1), fromStart = Math.min(i, MAX_AFFIX + 1);
-  emit(mix(T.bias, 0));
-  emit(mix(T.l1, l1));
-  emit(mix(T.r1, r1));
-  emit(mix(mix(T.l1r1, l1), r1));
-  emit(mix(mix(T.l2, l2), l1));
-  emit(mix(mix(T.r2, r1), r2));
-  emit(mix(mix(mix(T.l2r1, l2), l1), r1));
-  emit(mix(mix(mix(T.l1r2, l1), r1), r2));
-  emit(mix(mix(mix(mix(T.l2r2, l2), l1), r1), r2));
-  emit(mix(mix(mix(T.l3, l3), l2), l1));
-  emit(mix(mix(mix(T.r3, r1), r2), r3));
-  emit(mix(mix(T.tailR1, tail), r1));
-  emit(mix(mix(mix(T.tailR2, tail), r1), r2));
-  emit(mix(mix(T.l1Dist, l1), toEnd));
-  emit(mix(mix(T.r1Dist, r1), toEnd));
-  emit(mix(mix(T.pos, fromStart), toEnd));
-  if (n - i <= MAX_AFFIX) {
-    const s = suf[i];
-    emit(mix(T.suf, s));
-    emit(mix(mix(T.l1suf, l1), s));
-    emit(mix(mix(T.tailSuf, tail), s));
+class Direction {
+  readonly slots: Int32Array;
+  readonly vals: Float32Array; // the same memory as slots
+  readonly mask: number;
+  readonly lexicon: Int32Array;
+  readonly lexSet: HashSet32 | null;
+  constructor(m: SegmenterWeights) {
+    this.lexicon = m.lexicon;
+    this.lexSet = m.lexicon.length > 0 ? new HashSet32(m.lexicon) : null;
+    let cap = 16;
+    while (cap < m.features.length * 1.5) cap *= 2; // load 0.38-0.75: the table is 1 MB, not 2, per 80k features
+    this.slots = new Int32Array(cap * 2); this.vals = new Float32Array(this.slots.buffer); this.mask = cap - 1;
+    for (let f = 0; f < m.features.length; f++) {
+      const k = m.features[f] === 0 ? 1 : m.features[f];
+      let j = (k ^ (k >>> 16)) & this.mask;
+      while (this.slots[2 * j] !== 0 && this.slots[2 * j] !== k) j = (j + 1) & this.mask;
+      this.slots[2 * j] = k; this.vals[2 * j + 1] += m.weights[f];
+    }
   }
-  if (i <= MAX_AFFIX) emit(mix(T.pre, pre[i]));
-  // The morpheme so far (left-to-right decisions).
-  const curLen = Math.min(i - ctx.last, MAX_AFFIX + 1);
-  emit(mix(mix(T.curLen, curLen), toEnd));
-  if (i - ctx.last <= MAX_AFFIX) { emit(mix(T.cur, ctx.cur)); emit(mix(mix(T.curR1, ctx.cur), r1)); }
-  const lex = ctx.lexicon;
-  if (lex) {
-    // Longest known morpheme starting at the gap / ending at it, and whether the current one is known.
-    let right = 0, left = 0, h = LEX_SEED;
-    for (let k = 1, e = Math.min(MAX_LEX, n - i); k <= e; k++) { h = mix(h, codes[i + k - 1]); if (lex.has(h)) right = k; }
-    for (let k = Math.min(MAX_LEX, i); k >= 1; k--) if (lex.has(lexHash(codes, i - k, i))) { left = k; break; }
-    const curKnown = i - ctx.last <= MAX_LEX && lex.has(lexHash(codes, ctx.last, i)) ? 1 : 0;
-    emit(mix(mix(T.lexR, right), right === n - i ? 1 : 0));
-    emit(mix(mix(T.lexL, left), curKnown));
-    emit(mix(mix(mix(T.lexRL, right), left), curKnown));
-    emit(mix(mix(mix(T.lexCur, curKnown), right), r1));
-  }
-}
-
-/** Fills suf[i] = hash of codes[i..n) and pre[i] = hash of codes[0..i). */
-export function affixHashes(codes: Int32Array, n: number, suf: Int32Array, pre: Int32Array): void {
-  suf[n] = EOW;
-  for (let i = n - 1; i >= 0; i--) suf[i] = mix(suf[i + 1], codes[i]);
-  pre[0] = BOW;
-  for (let i = 0; i < n; i++) pre[i + 1] = mix(pre[i], codes[i]);
+  get size(): number { let n = 0; for (let j = 0; j <= this.mask; j++) if (this.slots[2 * j] !== 0) n++; return n; }
 }
 
 export class Segmenter implements MorphemeSplitter {
-  private readonly keys: Int32Array; // open addressing, 0 = empty
-  private readonly vals: Float32Array;
-  private readonly mask: number;
+  private readonly fwd: Direction;
+  private readonly bwd: Direction | null;
   private codes = new Int32Array(64);
+  private rcodes = new Int32Array(64);
   private suf = new Int32Array(65);
   private pre = new Int32Array(65);
+  private bscore = new Float32Array(64);
+  private bias = new Float32Array(64);
+  private readonly ctx: GapContext = { last: 0, cur: CUR_SEED, lexicon: null };
+  // One feature sink for both directions, so that the hot call site in gapFeatures sees a single closure.
+  private dir: Direction;
   private score = 0;
   private readonly add = (h: number): void => {
-    const keys = this.keys, mask = this.mask;
+    const d = this.dir, slots = d.slots, mask = d.mask;
     const k = h === 0 ? 1 : h;
     for (let j = (k ^ (k >>> 16)) & mask; ; j = (j + 1) & mask) {
-      const kj = keys[j];
-      if (kj === k) { this.score += this.vals[j]; return; }
+      const kj = slots[2 * j];
+      if (kj === k) { this.score += d.vals[2 * j + 1]; return; }
       if (kj === 0) return;
     }
   };
 
-  private readonly lexicon: Int32Array;
-  private readonly ctx: GapContext;
-
-  /** A model from (feature hash, weight) pairs and the lexicon (hashes of known morphemes, see lexHash). */
-  constructor(features: Int32Array, weights: Float32Array, lexicon: Int32Array = new Int32Array(0)) {
-    this.lexicon = lexicon;
-    this.ctx = { last: 0, cur: CUR_SEED, lexicon: lexicon.length > 0 ? new HashSet32(lexicon) : null };
-    let cap = 16;
-    while (cap < features.length * 2) cap *= 2;
-    this.keys = new Int32Array(cap); this.vals = new Float32Array(cap); this.mask = cap - 1;
-    for (let f = 0; f < features.length; f++) {
-      const k = features[f] === 0 ? 1 : features[f];
-      let j = (k ^ (k >>> 16)) & this.mask;
-      while (this.keys[j] !== 0 && this.keys[j] !== k) j = (j + 1) & this.mask;
-      this.keys[j] = k; this.vals[j] += weights[f];
-    }
+  /** A model from its forward weights and, optionally, the backward weights (trained on reversed words). */
+  constructor(forward: SegmenterWeights, backward: SegmenterWeights | null = null) {
+    this.fwd = new Direction(forward);
+    this.bwd = backward ? new Direction(backward) : null;
+    this.dir = this.fwd;
   }
 
-  get size(): number { let n = 0; for (const k of this.keys) if (k !== 0) n++; return n; }
+  /** Number of features over both directions. */
+  get size(): number { return this.fwd.size + (this.bwd ? this.bwd.size : 0); }
+  get directions(): number { return this.bwd ? 2 : 1; }
 
   boundaries(word: string): number[] {
     const n = word.length, out: number[] = [];
     if (n < 2) return out;
-    if (this.codes.length < n) { this.codes = new Int32Array(n * 2); this.suf = new Int32Array(n * 2 + 1); this.pre = new Int32Array(n * 2 + 1); }
+    if (this.codes.length < n) {
+      this.codes = new Int32Array(n * 2); this.rcodes = new Int32Array(n * 2); this.suf = new Int32Array(n * 2 + 1);
+      this.pre = new Int32Array(n * 2 + 1); this.bscore = new Float32Array(n * 2); this.bias = new Float32Array(n * 2);
+    }
     const codes = this.codes;
     for (let i = 0; i < n; i++) codes[i] = word.charCodeAt(i);
-    affixHashes(codes, n, this.suf, this.pre);
-    const ctx = this.ctx;
-    ctx.last = 0; ctx.cur = CUR_SEED;
-    for (let i = 1; i < n; i++) {
-      ctx.cur = mix(ctx.cur, codes[i - 1]);
-      // Only gaps between two syllables are decided; jamo (e.g. decomposed text) stay unsplit.
-      if (!isSyllable(codes[i - 1]) || !isSyllable(codes[i])) continue;
-      this.score = 0;
-      gapFeatures(codes, n, i, this.suf, this.pre, ctx, this.add);
-      if (this.score > 0) { out.push(i); ctx.last = i; ctx.cur = CUR_SEED; }
+    let bias: Float32Array | null = null;
+    if (this.bwd) {
+      const r = this.rcodes, bs = this.bscore;
+      for (let i = 0; i < n; i++) r[i] = codes[n - 1 - i];
+      this.decode(this.bwd, r, n, null, bs, null);
+      bias = this.bias;
+      for (let i = 1; i < n; i++) bias[i] = bs[n - i]; // reversed gap n - i is forward gap i
     }
+    this.decode(this.fwd, codes, n, bias, null, out);
     return out;
   }
 
-  /** Binary form: magic, version, count, scale, int32 hashes, int16 weights (weight = q * scale), lexicon count, int32 lexicon hashes. */
+  /**
+   * Greedy left-to-right pass of one direction over codes[0..n): gap i is a boundary when its score (plus bias[i])
+   * is positive; scores[i] receives the model's own score, out the boundaries.
+   */
+  private decode(d: Direction, codes: Int32Array, n: number, bias: Float32Array | null, scores: Float32Array | null, out: number[] | null): void {
+    affixHashes(codes, n, this.suf, this.pre);
+    const ctx = this.ctx;
+    ctx.last = 0; ctx.cur = CUR_SEED; ctx.lexicon = d.lexSet;
+    this.dir = d;
+    for (let i = 1; i < n; i++) {
+      ctx.cur = mix(ctx.cur, codes[i - 1]);
+      // Only gaps between two syllables are decided; jamo (e.g. decomposed text) stay unsplit.
+      if (!isSyllable(codes[i - 1]) || !isSyllable(codes[i])) { if (scores) scores[i] = 0; continue; }
+      this.score = 0;
+      gapFeatures(codes, n, i, this.suf, this.pre, ctx, this.add);
+      if (scores) scores[i] = this.score;
+      if (this.score + (bias ? bias[i] : 0) > 0) { out?.push(i); ctx.last = i; ctx.cur = CUR_SEED; }
+    }
+  }
+
+  /**
+   * Binary form: magic, version 3, direction count, then per direction: feature count, scale, int32 hashes,
+   * int16 weights (weight = q * scale), lexicon count, int32 lexicon hashes. Little-endian.
+   */
   toBytes(): Uint8Array {
-    const ks: number[] = [], ws: number[] = [];
-    for (let j = 0; j < this.keys.length; j++) if (this.keys[j] !== 0) { ks.push(this.keys[j]); ws.push(this.vals[j]); }
-    let max = 0;
-    for (const w of ws) max = Math.max(max, Math.abs(w));
-    const scale = max > 0 ? max / 32767 : 1;
-    const n = ks.length;
-    const L = this.lexicon.length, lo = 16 + n * 6;
-    const buf = Buffer.alloc(lo + 4 + 4 * L);
-    buf.writeUInt32LE(MAGIC, 0); buf.writeUInt32LE(VERSION, 4); buf.writeUInt32LE(n, 8); buf.writeFloatLE(scale, 12);
-    for (let f = 0; f < n; f++) { buf.writeInt32LE(ks[f], 16 + 4 * f); buf.writeInt16LE(Math.round(ws[f] / scale), 16 + 4 * n + 2 * f); }
-    buf.writeUInt32LE(L, lo);
-    for (let k = 0; k < L; k++) buf.writeInt32LE(this.lexicon[k], lo + 4 + 4 * k);
+    const dirs = this.bwd ? [this.fwd, this.bwd] : [this.fwd];
+    const blocks = dirs.map(encodeDirection);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(MAGIC, 0); head.writeUInt32LE(VERSION, 4); head.writeUInt32LE(dirs.length, 8);
+    const buf = Buffer.concat([head, ...blocks]);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   }
 
   static fromBytes(bytes: Uint8Array): Segmenter {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC) throw new Error('segmenter: not an hcx segmenter model');
-    if (buf.readUInt32LE(4) !== VERSION) throw new Error(`segmenter: model version ${buf.readUInt32LE(4)}, this hcx reads ${VERSION}`);
-    const n = buf.readUInt32LE(8), scale = buf.readFloatLE(12);
-    const lo = 16 + n * 6;
-    if (buf.length < lo + 4 || buf.length !== lo + 4 + 4 * buf.readUInt32LE(lo)) throw new Error('segmenter: truncated model');
-    const ks = new Int32Array(n), ws = new Float32Array(n), lex = new Int32Array(buf.readUInt32LE(lo));
-    for (let f = 0; f < n; f++) { ks[f] = buf.readInt32LE(16 + 4 * f); ws[f] = buf.readInt16LE(16 + 4 * n + 2 * f) * scale; }
-    for (let k = 0; k < lex.length; k++) lex[k] = buf.readInt32LE(lo + 4 + 4 * k);
-    return new Segmenter(ks, ws, lex);
+    if (buf.length < 12 || buf.readUInt32LE(0) !== MAGIC) throw new Error('segmenter: not an hcx segmenter model');
+    const version = buf.readUInt32LE(4);
+    if (version !== 2 && version !== VERSION) throw new Error(`segmenter: model version ${version}, this hcx reads 2 and ${VERSION}`);
+    const count = version === 2 ? 1 : buf.readUInt32LE(8);
+    if (count !== 1 && count !== 2) throw new Error(`segmenter: ${count} directions`);
+    let at = version === 2 ? 8 : 12;
+    const dirs: SegmenterWeights[] = [];
+    for (let k = 0; k < count; k++) { const [d, next] = decodeDirection(buf, at); dirs.push(d); at = next; }
+    if (at !== buf.length) throw new Error('segmenter: trailing bytes after the model');
+    return new Segmenter(dirs[0], dirs[1] ?? null);
   }
+}
+
+function encodeDirection(d: Direction): Buffer {
+  const ks: number[] = [], ws: number[] = [];
+  for (let j = 0; j <= d.mask; j++) if (d.slots[2 * j] !== 0) { ks.push(d.slots[2 * j]); ws.push(d.vals[2 * j + 1]); }
+  let max = 0;
+  for (const w of ws) max = Math.max(max, Math.abs(w));
+  const scale = max > 0 ? max / 32767 : 1;
+  const n = ks.length, L = d.lexicon.length, lo = 8 + n * 6;
+  const buf = Buffer.alloc(lo + 4 + 4 * L);
+  buf.writeUInt32LE(n, 0); buf.writeFloatLE(scale, 4);
+  for (let f = 0; f < n; f++) { buf.writeInt32LE(ks[f], 8 + 4 * f); buf.writeInt16LE(Math.round(ws[f] / scale), 8 + 4 * n + 2 * f); }
+  buf.writeUInt32LE(L, lo);
+  for (let k = 0; k < L; k++) buf.writeInt32LE(d.lexicon[k], lo + 4 + 4 * k);
+  return buf;
+}
+
+function decodeDirection(buf: Buffer, at: number): [SegmenterWeights, number] {
+  if (buf.length < at + 8) throw new Error('segmenter: truncated model');
+  const n = buf.readUInt32LE(at), scale = buf.readFloatLE(at + 4), lo = at + 8 + n * 6;
+  if (buf.length < lo + 4 || buf.length < lo + 4 + 4 * buf.readUInt32LE(lo)) throw new Error('segmenter: truncated model');
+  const features = new Int32Array(n), weights = new Float32Array(n), lexicon = new Int32Array(buf.readUInt32LE(lo));
+  for (let f = 0; f < n; f++) { features[f] = buf.readInt32LE(at + 8 + 4 * f); weights[f] = buf.readInt16LE(at + 8 + 4 * n + 2 * f) * scale; }
+  for (let k = 0; k < lexicon.length; k++) lexicon[k] = buf.readInt32LE(lo + 4 + 4 * k);
+  return [{ features, weights, lexicon }, lo + 4 + 4 * lexicon.length];
 }

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from '../main.js';
-import { flagBool, flagNumber, flagString, parseArgs } from '../args.js';
+import { flagBool, flagNumber, flagString, parseArgs, type ParsedArgs } from '../args.js';
 import {
-  DEFAULT_SEGMENTER_PATH, readConllu, readKiwiEval, RuleSplitter, scoreBoundaries, Segmenter, sharedDataDir, trainSegmenter,
-  type GoldWord, type MorphemeSplitter,
+  crossValidateSegmenter, DEFAULT_SEGMENTER_PATH, readConllu, readKiwiEval, RuleSplitter, scoreBoundaries, Segmenter, sharedDataDir, trainSegmenter,
+  type GoldWord, type MorphemeSplitter, type SegmenterTrainOptions,
 } from '../../tokenizer/index.js';
 
 const readGold = (f: string): GoldWord[] => (f.endsWith('.conllu') ? readConllu(f) : readKiwiEval(f));
@@ -28,11 +28,19 @@ function defaultEvalSets(): Array<[string, string[]]> {
   ];
 }
 
+function trainOpts(a: ParsedArgs): SegmenterTrainOptions {
+  const directions = flagNumber(a, 'directions', 2);
+  if (directions !== 1 && directions !== 2) throw new Error('hcx segmenter: --directions is 1 or 2');
+  return { epochs: flagNumber(a, 'epochs', 8), prune: flagNumber(a, 'prune', 0.02), directions };
+}
+
 export const command: Command = {
   summary: 'Korean morpheme segmenter: train from treebanks, evaluate boundary P/R/F1',
-  usage: 'hcx segmenter train [--out FILE] [--epochs N] [--prune X] [FILE.conllu|kiwi.txt ...]\n' +
+  usage: 'hcx segmenter train [--out FILE] [--epochs N] [--prune X] [--directions 1|2] [FILE.conllu|kiwi.txt ...]\n' +
+    '       hcx segmenter cv [--folds K] [--epochs N] [--prune X] [--directions 1|2] [TARGET [EXTRA ...]]\n' +
     '       hcx segmenter eval [--model FILE | --rules] [--json] [FILE ...]\n' +
     'defaults: train on ../shared/data/ud-korean/{kaist,gsd}/*-dev.conllu into models/ko-segmenter.hseg;\n' +
+    'cv: K contiguous folds of TARGET (Kaist dev), each scored by a model trained on the other folds + EXTRA (GSD dev);\n' +
     'eval on UD Kaist/GSD test and the Kiwi evaluation sets.',
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -42,13 +50,23 @@ export const command: Command = {
       for (const f of files) if (!existsSync(f)) throw new Error(`hcx segmenter train: ${f} not found (point to UD Korean .conllu files)`);
       const words = files.flatMap(readGold);
       const t0 = performance.now();
-      const seg = trainSegmenter(words, { epochs: flagNumber(a, 'epochs', 8), prune: flagNumber(a, 'prune', 0.01) });
+      const seg = trainSegmenter(words, trainOpts(a));
       const out = flagString(a, 'out', DEFAULT_SEGMENTER_PATH())!;
       mkdirSync(path.dirname(out), { recursive: true });
       const bytes = seg.toBytes();
       writeFileSync(out, bytes);
       console.log(`trained on ${words.length} Hangul runs from ${files.length} files in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
         `${seg.size} features, ${(bytes.length / 1024).toFixed(0)} KiB -> ${out}`);
+      return;
+    }
+    if (sub === 'cv') {
+      // Model selection on the training data only: the scoring sets are never read here.
+      const [target, ...extra] = a.positional.length ? a.positional : defaultTrainFiles();
+      for (const f of [target, ...extra]) if (!existsSync(f)) throw new Error(`hcx segmenter cv: ${f} not found`);
+      const folds = flagNumber(a, 'folds', 4), t0 = performance.now();
+      const s = crossValidateSegmenter(readGold(target), extra.flatMap(readGold), folds, trainOpts(a));
+      console.log(`${folds}-fold CV on ${path.basename(target)} (+ ${extra.map((f) => path.basename(f)).join(', ') || 'nothing'}): ` +
+        `P ${s.precision.toFixed(4)} R ${s.recall.toFixed(4)} F1 ${s.f1.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       return;
     }
     if (sub === 'eval') {
