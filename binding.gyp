@@ -13,6 +13,7 @@
       "src/native/softmax_xent.cc",
       "src/native/attention.cc",
       "src/native/paged_attention.cc",
+      "src/native/paged_attention_512.cc",
       "src/native/optim.cc",
       "src/native/embedding.cc",
       "src/native/bf16.cc",

@@ -2,8 +2,9 @@
 // block table, reads keys and values from a shared block pool instead of a contiguous cache (vLLM's
 // PagedAttention). One task handles one (token, KV head) pair: the group of query heads sharing that
 // KV head is scored against each key once, with an online softmax over the sequence's blocks.
-// Layout: q, out [N, Hq, D]; kPool, vPool [numBlocks, blockSize, Hkv, D] in float32 or bf16 (a Uint16Array:
-// half the bytes every step reads, converted to float32 in registers); blockTables holds every
+// Layout: q, out [N, Hq, D]; kPool, vPool [numBlocks, Hkv, blockSize, D] in float32 or bf16 (a Uint16Array:
+// half the bytes every step reads, converted to float32 in registers). Head-major blocks keep the keys a
+// task reads (one KV head of one block) contiguous, which the hardware prefetcher follows; blockTables holds every
 // sequence's block ids back to back and token t's table starts at tableStart[t]; token t sees the
 // first ctxLen[t] positions of its sequence (causal: its own position + 1).
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <vector>
 #include "napi_util.h"
+#include "paged_attention_512.h"
 #include "simd.h"
 #include "threadpool.h"
 
@@ -85,10 +87,7 @@ template <class V, class T> HCX_INL void pa_acc(float* o, float alpha, const flo
   }
 }
 
-struct PDims {
-  int64_t N, Hq, Hkv, D, bs;
-  float scale;
-};
+typedef PagedDims PDims;
 
 // Scratch per thread: scaled queries [G, D], accumulators [G, D], scores [G, bs], running max and sum [G].
 struct Scratch {
@@ -103,7 +102,7 @@ HCX_INL void pa_task(const PDims& d, const float* q, const T* kp, const T* vp, f
                      const int32_t* start, const int32_t* ctx, int64_t task, Scratch& sc) {
   const int D = (int)d.D;
   const int64_t G = d.Hq / d.Hkv, t = task / d.Hkv, kh = task % d.Hkv, bs = d.bs;
-  const int64_t row = d.Hkv * d.D;  // floats between consecutive keys of one block
+  const int64_t row = d.D;  // elements between consecutive keys of one (block, head)
   for (int64_t g = 0; g < G; g++) {
     const float* qr = q + (t * d.Hq + kh * G + g) * d.D;
     for (int x = 0; x < D; x++) sc.qs[g * D + x] = qr[x] * d.scale;
@@ -116,8 +115,8 @@ HCX_INL void pa_task(const PDims& d, const float* q, const T* kp, const T* vp, f
   for (int64_t p0 = 0; p0 < L; p0 += bs) {
     const int n = (int)std::min<int64_t>(bs, L - p0);
     const int64_t blk = table[p0 / bs];
-    const T* kb = kp + (blk * bs * d.Hkv + kh) * d.D;
-    const T* vb = vp + (blk * bs * d.Hkv + kh) * d.D;
+    const T* kb = kp + (blk * d.Hkv + kh) * bs * d.D;
+    const T* vb = vp + (blk * d.Hkv + kh) * bs * d.D;
     for (int64_t g = 0; g < G; g++) {
       float* s = &sc.s[g * bs];
       const float* qg = &sc.qs[g * D];
@@ -163,11 +162,16 @@ void pa_run(const PDims& d, const float* q, const T* kp, const T* vp, float* out
   const Isa is = isa();
   // Work per task grows with its context; interleaving tasks across threads balances long and short ones.
   const int nt = (int)std::max<int64_t>(1, std::min<int64_t>(num_threads(), tasks));
+  const bool wide = is == Isa::Avx512 && paged_avx512_fits(d.D) && G <= 64;
   auto body = [&](int th, int nth) {
     Scratch sc;
     sc.size(G, d.D, d.bs);
     for (int64_t t = th; t < tasks; t += nth) {
-      if (is == Isa::Avx512 && d.D >= 16) pa_512<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
+      if (t + nth < tasks) paged_prefetch_task(d, kp, vp, (int)sizeof(T), tables, start, ctx, t + nth);
+      if (wide) {
+        if constexpr (sizeof(T) == 4) paged_task_avx512_f32(d, q, kp, vp, out, tables, start, ctx, t);
+        else paged_task_avx512_bf16(d, q, kp, vp, out, tables, start, ctx, t);
+      } else if (is == Isa::Avx512 && d.D >= 16) pa_512<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
       else if (is != Isa::Portable && d.D >= 8) pa_256<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
       else if (is != Isa::Portable) pa_256h<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
       else pa_portable<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
@@ -232,9 +236,9 @@ inline uint16_t to_bf16(float f) {
   return (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
 }
 
-// pagedKvWrite(k, v, kPool, vPool, slots, N, rowSize): row t of k and v ([N, rowSize]) goes to slot
-// slots[t] of the pools ([numSlots, rowSize], numSlots = numBlocks * blockSize; Float32Array, or
-// Uint16Array for a bf16 cache, rounded to nearest even).
+// pagedKvWrite(k, v, kPool, vPool, slots, N, Hkv, D, blockSize): token t's keys and values (rows of k and v,
+// [N, Hkv * D]) go to slot slots[t] = block * blockSize + offset of the pools ([numBlocks, Hkv, blockSize, D];
+// Float32Array, or Uint16Array for a bf16 cache, rounded to nearest even).
 napi_value PagedKvWrite(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t nk = 0, nv = 0, npk = 0, npv = 0, ns = 0;
@@ -243,11 +247,13 @@ napi_value PagedKvWrite(napi_env env, napi_callback_info info) {
   void* kp = a.arr<void>(2, &npk);
   void* vp = a.arr<void>(3, &npv);
   const int32_t* slots = a.arr<int32_t>(4, &ns);
-  int64_t N = a.i64(5), row = a.i64(6);
+  const int64_t N = a.i64(5), H = a.i64(6), D = a.i64(7), bs = a.i64(8);
   if (a.failed) return nullptr;
   const int eb = kv_bytes(env, a.argv[2]);
   if (eb == 0 || kv_bytes(env, a.argv[3]) != eb) { a.fail("pagedKvWrite: the key and value pools must both be Float32Array or both Uint16Array (bf16)"); return nullptr; }
-  if (row <= 0 || N < 0 || ns < (size_t)N || nk < (size_t)(N * row) || nv < (size_t)(N * row) || npk != npv) {
+  const int64_t row = H * D;
+  if (H <= 0 || D <= 0 || bs <= 0 || N < 0 || ns < (size_t)N || nk < (size_t)(N * row) || nv < (size_t)(N * row) || npk != npv ||
+      npk % (size_t)(row * bs)) {
     a.fail("pagedKvWrite: buffer sizes do not match");
     return nullptr;
   }
@@ -255,13 +261,19 @@ napi_value PagedKvWrite(napi_env env, napi_callback_info info) {
   for (int64_t t = 0; t < N; t++)
     if (slots[t] < 0 || slots[t] >= numSlots) { a.fail("pagedKvWrite: slot outside the pool"); return nullptr; }
   for (int64_t t = 0; t < N; t++) {
-    if (eb == 4) {
-      std::memcpy((float*)kp + slots[t] * row, k + t * row, row * sizeof(float));
-      std::memcpy((float*)vp + slots[t] * row, v + t * row, row * sizeof(float));
-    } else {
-      uint16_t* kd = (uint16_t*)kp + slots[t] * row;
-      uint16_t* vd = (uint16_t*)vp + slots[t] * row;
-      for (int64_t i = 0; i < row; i++) { kd[i] = to_bf16(k[t * row + i]); vd[i] = to_bf16(v[t * row + i]); }
+    const int64_t blk = slots[t] / bs, off = slots[t] % bs;
+    for (int64_t h = 0; h < H; h++) {
+      const int64_t at = ((blk * H + h) * bs + off) * D;
+      const float* ks = k + t * row + h * D;
+      const float* vs = v + t * row + h * D;
+      if (eb == 4) {
+        std::memcpy((float*)kp + at, ks, D * sizeof(float));
+        std::memcpy((float*)vp + at, vs, D * sizeof(float));
+      } else {
+        uint16_t* kd = (uint16_t*)kp + at;
+        uint16_t* vd = (uint16_t*)vp + at;
+        for (int64_t i = 0; i < D; i++) { kd[i] = to_bf16(ks[i]); vd[i] = to_bf16(vs[i]); }
+      }
     }
   }
   return undef(env);

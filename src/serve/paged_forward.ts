@@ -16,7 +16,7 @@ type U16 = Uint16Array;
 interface PagedKernels {
   pagedAttention(q: F32, kPool: F32 | U16, vPool: F32 | U16, out: F32, blockTables: I32, tableStart: I32, ctxLen: I32,
     N: number, Hq: number, Hkv: number, D: number, blockSize: number, scale: number): void;
-  pagedKvWrite(k: F32, v: F32, kPool: F32 | U16, vPool: F32 | U16, slots: I32, N: number, row: number): void;
+  pagedKvWrite(k: F32, v: F32, kPool: F32 | U16, vPool: F32 | U16, slots: I32, N: number, Hkv: number, D: number, blockSize: number): void;
 }
 
 export const PK = native as unknown as PagedKernels;
@@ -92,7 +92,7 @@ export class PagedModel {
         const q = F.rope(F.reshape(this.lin(xn, L.wq), [1, N, c.nHeads, hd]), ropeOpts);
         const k = F.rope(F.reshape(this.lin(xn, L.wk), [1, N, c.nKvHeads, hd]), ropeOpts);
         const v = this.lin(xn, L.wv);
-        PK.pagedKvWrite(k.data, v.data, this.pool.k[li], this.pool.v[li], b.slots, N, this.pool.row);
+        PK.pagedKvWrite(k.data, v.data, this.pool.k[li], this.pool.v[li], b.slots, N, c.nKvHeads, hd, this.pool.blockSize);
         const a = new Tensor([1, N, c.dModel]);
         PK.pagedAttention(q.data, this.pool.k[li], this.pool.v[li], a.data, b.blockTables, b.tableStart, b.ctxLen,
           N, c.nHeads, c.nKvHeads, hd, this.pool.blockSize, scale);

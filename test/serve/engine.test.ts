@@ -18,9 +18,9 @@ function seqTokens(n: number, salt: number, V = cfg.vocabSize): number[] {
 
 // Feeds sequences through the paged forward in the given chunks (one step per row of `plan`) and
 // compares every row's logits with a full forward of that sequence alone.
-function checkPaged(c: ModelConfig, seed: number, kv: KVDtype = 'f32'): number {
+function checkPaged(c: ModelConfig, seed: number, kv: KVDtype = 'f32', bs = 4): number {
   const model = new Transformer(c, seed);
-  const bs = 4, numBlocks = 40;
+  const numBlocks = 40;
   const pool = new KVPool(c, numBlocks, bs, kv);
   let worst = 0;
   const paged = new PagedModel(model, pool);
@@ -76,6 +76,7 @@ test('paged forward over mixed prefill chunks and decodes matches Transformer.in
       checkPaged({ ...cfg, dModel: 64, nHeads: 4, nKvHeads: 1, ffnHidden: 96 }, 4); // head dim 16, 4 query heads per KV head
       checkPaged({ ...cfg, dModel: 128, nHeads: 4, nKvHeads: 4, ffnHidden: 96, ropeScale: 0.5 }, 5); // head dim 32, no grouping
       checkPaged({ ...cfg, dModel: 36, nHeads: 3, nKvHeads: 1, ffnHidden: 40 }, 6); // head dim 12: vector body plus a scalar tail
+      checkPaged({ ...cfg, dModel: 64, nHeads: 4, nKvHeads: 2, ffnHidden: 96 }, 8, 'f32', 20); // blocks longer than a 16-key chunk
       // bf16 cache: close to the f32 model, but not identical (so the rounding really happens).
       for (const [c, seed] of [[cfg, 3], [{ ...cfg, dModel: 64, nHeads: 4, nKvHeads: 1, ffnHidden: 96 }, 4], [{ ...cfg, dModel: 36, nHeads: 3, nKvHeads: 1, ffnHidden: 40 }, 6]] as const) {
         const worst = checkPaged(c, seed, 'bf16');
