@@ -120,21 +120,25 @@ template <class Dot>
 void gemm_avx512(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx, const uint32_t* Wp, float* C, int nt) {
   int64_t P, KCP;
   kblocks(K, &P, &KCP);
-  const int64_t NP = cdiv(N, BNR), mb = cdiv(M, BMR), MC = BMR * 16;
+  // Rows per A panel: as even as the panel count allows (32 rows: 11 + 11 + 10, not 14 + 14 + 4, which
+  // would compute 42 rows), so decode batches waste little of the microkernel.
+  const int64_t mr = cdiv(M, cdiv(M, BMR));
+  const int64_t NP = cdiv(N, BNR), mb = cdiv(M, mr), MC = mr * 16;
   int tm, tn;
-  choose_thread_grid(nt, mb, BMR, NP, BNR, tm, tn);
+  choose_thread_grid(nt, mb, mr, NP, BNR, tm, tn);
   const int used = tm * tn;
   for (int64_t pc = 0; pc < P; pc += KCP) {
     const int64_t kcp = std::min(KCP, P - pc);
     const float beta = pc == 0 ? 0.f : 1.f;
     auto compute = [&](int t) {
       const int ti = t / tn, tj = t % tn;
-      const int64_t r0 = mb * ti / tm * BMR, r1 = std::min(M, mb * (ti + 1) / tm * BMR);
+      const int64_t r0 = mb * ti / tm * mr, r1 = std::min(M, mb * (ti + 1) / tm * mr);
       const int64_t q0 = NP * tj / tn, q1 = NP * (tj + 1) / tn;
-      uint32_t* Ap = static_cast<uint32_t*>(tl_ppa.get((size_t)MC * kcp * 4));
+      uint32_t* Ap = static_cast<uint32_t*>(tl_ppa.get((size_t)BMR * 16 * kcp * 4));
       for (int64_t ic = r0; ic < r1; ic += MC) {
         const int64_t mc = std::min(MC, r1 - ic);
-        pack_a_bf16(X, ldx, ic, mc, pc, kcp, Ap);
+        // One BMR-wide panel per mr rows.
+        for (int64_t ir = 0; ir < mc; ir += mr) pack_a_bf16(X, ldx, ic + ir, std::min(mr, mc - ir), pc, kcp, Ap + ir / mr * BMR * kcp);
         if (mc <= 4) {
           few_rows<Dot>((int)mc, kcp, Ap, Wp + panel_at(pc, kcp, NP, 0), q0, q1, N, C + ic * N, beta);
           continue;
@@ -142,8 +146,8 @@ void gemm_avx512(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx
         for (int64_t q = q0; q < q1; q++) {
           const uint32_t* bp = Wp + panel_at(pc, kcp, NP, q);
           const int nr = (int)std::min<int64_t>(BNR, N - q * BNR);
-          for (int64_t ir = 0; ir < mc; ir += BMR)
-            ukr_rows<Dot>((int)std::min<int64_t>(BMR, mc - ir), kcp, Ap + ir * kcp, bp, C + (ic + ir) * N + q * BNR, N, beta, nr);
+          for (int64_t ir = 0; ir < mc; ir += mr)
+            ukr_rows<Dot>((int)std::min(mr, mc - ir), kcp, Ap + ir / mr * BMR * kcp, bp, C + (ic + ir) * N + q * BNR, N, beta, nr);
         }
       }
     };
