@@ -11,6 +11,7 @@
 // tokens_per_s = generated tokens / wall time of the level; TTFT = first token event - request sent;
 // ITL = gaps between a request's token events. The machine is shared: load averages are printed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,30 +78,42 @@ async function serverWorker(dtype: string | undefined, shape: string): Promise<v
 
 interface Timing { sent: number; events: { t: number; n: number }[] }
 
-async function streamOne(url: string, prompt: number[], newTokens: number): Promise<Timing> {
+// The load generator shares the machine with the server, so it is kept light: node:http rather than fetch
+// (whose web streams cost several times more CPU per event), one keep-alive connection per client.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+function streamOne(url: string, prompt: number[], newTokens: number): Promise<Timing> {
   const sent = performance.now();
-  const res = await fetch(url + '/v1/completions', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, max_tokens: newTokens, temperature: 0, ignore_eos: true, logprobs: 0, stream: true }),
+  const body = JSON.stringify({ prompt, max_tokens: newTokens, temperature: 0, ignore_eos: true, logprobs: 0, stream: true });
+  return new Promise((resolve, reject) => {
+    const req = http.request(url + '/v1/completions', { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const events: Timing['events'] = [];
+      let buf = '';
+      res.setEncoding('utf8');
+      if (res.statusCode !== 200) {
+        res.on('data', (c: string) => (buf += c));
+        res.on('end', () => reject(new Error(`bench serve: HTTP ${res.statusCode}: ${buf}`)));
+        return;
+      }
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const data = buf.slice(0, i).replace(/^data: ?/, '');
+          buf = buf.slice(i + 2);
+          if (data === '[DONE]') continue;
+          const ev = JSON.parse(data) as { error?: unknown; choices: { logprobs?: { tokens: string[] } | null }[] };
+          if (ev.error) { reject(new Error(`bench serve: ${JSON.stringify(ev.error)}`)); return; }
+          const n = ev.choices[0]?.logprobs?.tokens.length ?? 0;
+          if (n > 0) events.push({ t: performance.now(), n });
+        }
+      });
+      res.on('end', () => resolve({ sent, events }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  if (!res.ok || !res.body) throw new Error(`bench serve: HTTP ${res.status}: ${await res.text()}`);
-  const events: Timing['events'] = [];
-  const dec = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += dec.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const data = buf.slice(0, i).replace(/^data: ?/, '');
-      buf = buf.slice(i + 2);
-      if (data === '[DONE]') continue;
-      const ev = JSON.parse(data) as { error?: unknown; choices: { logprobs?: { tokens: string[] } | null }[] };
-      if (ev.error) throw new Error(`bench serve: ${JSON.stringify(ev.error)}`);
-      const n = ev.choices[0]?.logprobs?.tokens.length ?? 0;
-      if (n > 0) events.push({ t: performance.now(), n });
-    }
-  }
-  return { sent, events };
 }
 
 function summarise(system: string, clients: number, timings: Timing[], wallMs: number): ServeRow {

@@ -123,36 +123,36 @@ void gemm_avx512(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx
   // Rows per A panel: as even as the panel count allows (32 rows: 11 + 11 + 10, not 14 + 14 + 4, which
   // would compute 42 rows), so decode batches waste little of the microkernel.
   const int64_t mr = cdiv(M, cdiv(M, BMR));
-  const int64_t NP = cdiv(N, BNR), mb = cdiv(M, mr), MC = mr * 16;
-  int tm, tn;
-  choose_thread_grid(nt, mb, mr, NP, BNR, tm, tn);
-  const int used = tm * tn;
+  const int64_t NP = cdiv(N, BNR), mb = cdiv(M, mr);
+  // Tasks: groups of up to 16 row panels (an A block that stays in L2) times groups of weight panels,
+  // about four tasks per thread, so a thread the OS deschedules holds back one small task, not half.
+  const int64_t rg = cdiv(mb, 16), pg = nt <= 1 ? 1 : std::min<int64_t>(NP, std::max<int64_t>(1, cdiv(4 * nt, rg)));
+  uint32_t* Ap = static_cast<uint32_t*>(tl_ppa.get((size_t)(mb * BMR * std::min(KCP, P)) * 4));
   for (int64_t pc = 0; pc < P; pc += KCP) {
     const int64_t kcp = std::min(KCP, P - pc);
     const float beta = pc == 0 ? 0.f : 1.f;
-    auto compute = [&](int t) {
-      const int ti = t / tn, tj = t % tn;
-      const int64_t r0 = mb * ti / tm * mr, r1 = std::min(M, mb * (ti + 1) / tm * mr);
-      const int64_t q0 = NP * tj / tn, q1 = NP * (tj + 1) / tn;
-      uint32_t* Ap = static_cast<uint32_t*>(tl_ppa.get((size_t)BMR * 16 * kcp * 4));
-      for (int64_t ic = r0; ic < r1; ic += MC) {
-        const int64_t mc = std::min(MC, r1 - ic);
-        // One BMR-wide panel per mr rows.
-        for (int64_t ir = 0; ir < mc; ir += mr) pack_a_bf16(X, ldx, ic + ir, std::min(mr, mc - ir), pc, kcp, Ap + ir / mr * BMR * kcp);
-        if (mc <= 4) {
-          few_rows<Dot>((int)mc, kcp, Ap, Wp + panel_at(pc, kcp, NP, 0), q0, q1, N, C + ic * N, beta);
-          continue;
-        }
-        for (int64_t q = q0; q < q1; q++) {
-          const uint32_t* bp = Wp + panel_at(pc, kcp, NP, q);
-          const int nr = (int)std::min<int64_t>(BNR, N - q * BNR);
-          for (int64_t ir = 0; ir < mc; ir += mr)
-            ukr_rows<Dot>((int)std::min(mr, mc - ir), kcp, Ap + ir / mr * BMR * kcp, bp, C + (ic + ir) * N + q * BNR, N, beta, nr);
-        }
+    auto pack = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) pack_a_bf16(X, ldx, i * mr, std::min(mr, M - i * mr), pc, kcp, Ap + i * BMR * kcp);
+    };
+    if (nt > 1 && M * kcp >= (1 << 15)) parallel_for(mb, 1, [&](int64_t i0, int64_t i1, int) { pack(i0, i1); });
+    else pack(0, mb);
+    auto task = [&](int t, int) {
+      const int64_t gi = t / pg, gj = t % pg;
+      const int64_t i0 = gi * 16, i1 = std::min(mb, i0 + 16), q0 = NP * gj / pg, q1 = NP * (gj + 1) / pg;
+      if (M <= 4) {
+        few_rows<Dot>((int)M, kcp, Ap, Wp + panel_at(pc, kcp, NP, 0), q0, q1, N, C, beta);
+        return;
+      }
+      for (int64_t q = q0; q < q1; q++) {
+        const uint32_t* bp = Wp + panel_at(pc, kcp, NP, q);
+        const int nr = (int)std::min<int64_t>(BNR, N - q * BNR);
+        for (int64_t i = i0; i < i1; i++)
+          ukr_rows<Dot>((int)std::min(mr, M - i * mr), kcp, Ap + i * BMR * kcp, bp, C + i * mr * N + q * BNR, N, beta, nr);
       }
     };
-    if (used <= 1) compute(0);
-    else parallel_run(used, [&](int t, int) { compute(t); });
+    const int tasks = (int)(rg * pg);
+    if (nt <= 1 || tasks <= 1) for (int t = 0; t < tasks; t++) task(t, tasks);
+    else parallel_tasks(tasks, task);
   }
 }
 

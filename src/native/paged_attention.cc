@@ -160,14 +160,17 @@ void pa_run(const PDims& d, const float* q, const T* kp, const T* vp, float* out
             const int32_t* ctx) {
   const int64_t tasks = d.N * d.Hkv, G = d.Hq / d.Hkv;
   const Isa is = isa();
-  // Work per task grows with its context; interleaving tasks across threads balances long and short ones.
+  // Tasks are handed out in small groups to whichever thread is free: long and short contexts balance,
+  // and a descheduled thread holds back only its current group.
   const int nt = (int)std::max<int64_t>(1, std::min<int64_t>(num_threads(), tasks));
+  const int64_t per = std::max<int64_t>(1, tasks / (8 * nt)), groups = (tasks + per - 1) / per;
   const bool wide = is == Isa::Avx512 && paged_avx512_fits(d.D) && G <= 64;
-  auto body = [&](int th, int nth) {
+  auto body = [&](int grp, int) {
     Scratch sc;
-    sc.size(G, d.D, d.bs);
-    for (int64_t t = th; t < tasks; t += nth) {
-      if (t + nth < tasks) paged_prefetch_task(d, kp, vp, (int)sizeof(T), tables, start, ctx, t + nth);
+    if (!wide) sc.size(G, d.D, d.bs);
+    const int64_t t0 = grp * per, t1 = std::min(tasks, t0 + per);
+    for (int64_t t = t0; t < t1; t++) {
+      if (t + 1 < t1) paged_prefetch_task(d, kp, vp, (int)sizeof(T), tables, start, ctx, t + 1);
       if (wide) {
         if constexpr (sizeof(T) == 4) paged_task_avx512_f32(d, q, kp, vp, out, tables, start, ctx, t);
         else paged_task_avx512_bf16(d, q, kp, vp, out, tables, start, ctx, t);
@@ -177,8 +180,8 @@ void pa_run(const PDims& d, const float* q, const T* kp, const T* vp, float* out
       else pa_portable<T>(d, q, kp, vp, out, tables, start, ctx, t, sc);
     }
   };
-  if (nt <= 1 || tasks < 4) body(0, 1);
-  else parallel_run(nt, body);
+  if (nt <= 1 || tasks < 4) for (int64_t g = 0; g < groups; g++) body((int)g, (int)groups);
+  else parallel_tasks((int)groups, body);
 }
 
 // The pool's element type: Float32Array or Uint16Array (bf16); 0 for anything else.

@@ -1,4 +1,5 @@
 #include "threadpool.h"
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -99,9 +100,10 @@ struct Pool {
     for (int i = 1; i < size; i++) workers.emplace_back([this, i, g] { worker(i, g); });
   }
 
+  // Runs tasks 0..nt-1 of fn; up to `size` threads take them one at a time.
   void run(int nt, const std::function<void(int, int)>& fn) {
-    if (nt > size) nt = size;
     if (nt <= 1) { fn(0, 1); return; }
+    if (size <= 1) { for (int t = 0; t < nt; t++) fn(t, nt); return; }
     {
       std::lock_guard<std::mutex> g(mu);
       job = &fn;
@@ -148,7 +150,9 @@ void set_num_threads(int n) {
 
 void warm_pool() { pool().warm(); }
 
-void parallel_run(int nt, const std::function<void(int, int)>& fn) { pool().run(nt, fn); }
+void parallel_run(int nt, const std::function<void(int, int)>& fn) { pool().run(std::min(nt, pool().size), fn); }
+
+void parallel_tasks(int tasks, const std::function<void(int, int)>& fn) { pool().run(tasks, fn); }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
   if (n <= 0) return;

@@ -21,4 +21,8 @@ void warm_pool();
 // Calls fn(t, nt) once on each of nt threads (nt <= num_threads()).
 void parallel_run(int nt, const std::function<void(int, int)>& fn);
 
+// Calls fn(t, tasks) for t in [0, tasks), whichever thread is free taking the next task: with more tasks
+// than threads, a thread the OS deschedules (a busy machine) holds back only the task it is running.
+void parallel_tasks(int tasks, const std::function<void(int, int)>& fn);
+
 }  // namespace hcx
