@@ -17,7 +17,8 @@
       "src/native/optim.cc",
       "src/native/embedding.cc",
       "src/native/bf16.cc",
-      "src/native/bf16_prepacked.cc"
+      "src/native/bf16_prepacked.cc",
+      "src/native/decode_ops.cc"
     ],
     "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
     "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden", "-pthread", "-Wno-psabi"],

@@ -26,6 +26,7 @@ void register_paged_attention(napi_env, napi_value);
 void register_optim(napi_env, napi_value);
 void register_embedding(napi_env, napi_value);
 void register_bf16_prepacked(napi_env, napi_value);
+void register_decode_ops(napi_env, napi_value);
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -65,6 +66,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   register_gemm(env, exports);
   register_bf16(env, exports);
   register_bf16_prepacked(env, exports);
+  register_decode_ops(env, exports);
   register_elementwise(env, exports);
   register_reduce(env, exports);
   register_norm(env, exports);

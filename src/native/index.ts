@@ -14,6 +14,8 @@ export interface NativeKernels {
   setThreads(n: number): void;
   numThreads(): number;
   warmPool(): void;
+  /** Per row of a [rows, n] matrix: the first index of the maximum and log(sum(exp(row))). */
+  rowStats(z: Float32Array, rows: number, n: number, best: Int32Array, lse: Float32Array): void;
   /** 0 = portable, 1 = AVX2, 2 = AVX-512 (clamped to what the CPU has). */
   setIsa(level: number): void;
   isaName(): string;

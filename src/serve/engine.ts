@@ -8,7 +8,7 @@ import { native } from '../native/index.js';
 import { sampleToken, validateSampling } from '../model/sampling.js';
 import { BlockManager } from './block_manager.js';
 import { KVPool, planBlocks, type KVDtype } from './kv_pool.js';
-import { logSumExp, tokenLogprob } from './logprobs.js';
+import { tokenLogprob } from './logprobs.js';
 import { EngineMetrics } from './engine_metrics.js';
 import { PagedModel, type StepBatch } from './paged_forward.js';
 import { Scheduler, type ScheduledSeq } from './scheduler.js';
@@ -158,6 +158,10 @@ export class Engine {
       return info;
     }
     const V = this.config.vocabSize;
+    // Greedy choice and log-sum-exp of every logit row in one vectorised call.
+    const R = logits.length / V;
+    if (this.rowBest.length < R) { this.rowBest = new Int32Array(R); this.rowLse = new Float32Array(R); }
+    native.rowStats(logits, R, V, this.rowBest, this.rowLse);
     const t1 = now();
     try {
       for (const [i, en] of entries.entries()) {
@@ -171,11 +175,11 @@ export class Engine {
         // Prompt log-probabilities: row r (position p) predicts prompt token p + 1.
         for (const [p, r] of rows.prompt) {
           const row = logits.subarray(r * V, (r + 1) * V);
-          seq.promptLogprobs[p + 1] = tokenLogprob(row, seq.tokens[p + 1], seq.params.promptLogprobs ?? 0);
+          seq.promptLogprobs[p + 1] = tokenLogprob(row, seq.tokens[p + 1], seq.params.promptLogprobs ?? 0, this.rowLse[r]);
         }
         if (seq.remaining > 0) continue; // a prefill chunk that did not reach the end
         if (seq.output.length >= seq.maxTokens) { this.finish(seq, 'length'); continue; }
-        this.sample(seq, logits.subarray(rows.sample * V, (rows.sample + 1) * V), t1);
+        this.sample(seq, logits.subarray(rows.sample * V, (rows.sample + 1) * V), t1, this.rowBest[rows.sample], this.rowLse[rows.sample]);
       }
     } finally {
       this.inStep = false;
@@ -212,12 +216,15 @@ export class Engine {
     return { batch: { tokens, positions, slots, blockTables: Int32Array.from(tables), tableStart, ctxLen, logitRows: Int32Array.from(logitRows) }, rowsOf };
   }
 
-  private sample(seq: Sequence, row: Float32Array, t: number): void {
+  private rowBest = new Int32Array(0);
+  private rowLse = new Float32Array(0);
+
+  /** `best` and `lse`: the row's first maximum and log-sum-exp (before penalties). */
+  private sample(seq: Sequence, row: Float32Array, t: number, best: number, lse: number): void {
     const p = seq.params;
-    const lse = p.logprobs !== undefined ? logSumExp(row) : 0;
     // sampleToken applies penalties in place: only then does it need its own copy of the row.
     const penalised = (p.repetitionPenalty ?? 1) !== 1 || (p.presencePenalty ?? 0) !== 0 || (p.frequencyPenalty ?? 0) !== 0;
-    const tok = sampleToken(penalised ? row.slice() : row, seq.tokens, p, seq.rng);
+    const tok = !penalised && (p.temperature ?? 0) === 0 ? best : sampleToken(penalised ? row.slice() : row, seq.tokens, p, seq.rng);
     const lp: TokenLogprob = p.logprobs !== undefined ? tokenLogprob(row, tok, p.logprobs, lse) : { token: tok, logprob: NaN };
     this.metrics.onToken(seq, t);
     if (seq.firstTokenMs === undefined) seq.firstTokenMs = t;
@@ -254,11 +261,10 @@ export class Engine {
   private kick(): void {
     if (!this.autoRun || this.loopScheduled) return;
     this.loopScheduled = true;
-    // After a long step, a timer (not setImmediate) lets the event loop's poll phase wait about a
-    // millisecond for I/O: a request's accept, headers and body each need a turn of the loop, and
-    // without that window requests arriving together would be admitted a few per (long) step.
-    if (this.lastStepMs >= 2) setTimeout(() => this.loop(), 0);
-    else setImmediate(() => this.loop());
+    // setImmediate: the poll phase first handles whatever I/O is ready (streamed tokens out, requests in)
+    // without waiting; a timer here would idle at least a millisecond after every step. Requests that
+    // arrive in a burst are gathered by the hold in loop() (noteArrival), not by sleeping.
+    setImmediate(() => this.loop());
   }
 
   private lastStepMs = 0;

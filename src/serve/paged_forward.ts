@@ -3,7 +3,8 @@
 // block table and context length. The layers mirror Transformer.hidden (src/model/transformer.ts):
 //   x += Wo · pagedAttention(rope(Wq·rmsnorm(x)), pool K, pool V)    (after writing rope(Wk·x), Wv·x to the pool)
 //   x += Wdown · (silu(Wgate·rmsnorm(x)) * Wup·rmsnorm(x))
-// and the output projection runs only on the rows whose logits are needed.
+// with inference-only fused kernels (each residual add fused with the RMSNorm that follows it, SwiGLU in
+// one pass), and the output projection runs only on the rows whose logits are needed.
 import { F, Tensor, noGrad, tidy } from '../tensor/index.js';
 import { native } from '../native/index.js';
 import type { Transformer } from '../model/transformer.js';
@@ -17,6 +18,8 @@ interface PagedKernels {
   pagedAttention(q: F32, kPool: F32 | U16, vPool: F32 | U16, out: F32, blockTables: I32, tableStart: I32, ctxLen: I32,
     N: number, Hq: number, Hkv: number, D: number, blockSize: number, scale: number): void;
   pagedKvWrite(k: F32, v: F32, kPool: F32 | U16, vPool: F32 | U16, slots: I32, N: number, Hkv: number, D: number, blockSize: number): void;
+  swiglu(gate: F32, up: F32, out: F32): void;
+  addRmsnorm(x: F32, y: F32, w: F32, out: F32, rows: number, dim: number, eps: number): void;
 }
 
 export const PK = native as unknown as PagedKernels;
@@ -86,9 +89,16 @@ export class PagedModel {
     // tidy() returns every buffer of the step to the pool; the logits are copied out into a buffer reused
     // from step to step (a typed array as tidy's result would be walked element by element).
     noGrad(() => tidy(() => {
-      let x = F.embedding(this.embed, b.tokens, [1, N]);
+      const D = c.dModel;
+      const x = F.embedding(this.embed, b.tokens, [1, N]);
+      // x += y, then the RMSNorm of x with weight w: the residual stream is updated in place.
+      const addNorm = (y: Tensor, w: Tensor): Tensor => {
+        const out = Tensor.empty([1, N, D]);
+        PK.addRmsnorm(x.data, y.data, w.data, out.data, N, D, c.normEps);
+        return out;
+      };
+      let xn = F.rmsnorm(x, this.layers[0].ln1, c.normEps);
       this.layers.forEach((L, li) => {
-        const xn = F.rmsnorm(x, L.ln1, c.normEps);
         const q = F.rope(F.reshape(this.lin(xn, L.wq), [1, N, c.nHeads, hd]), ropeOpts);
         const k = F.rope(F.reshape(this.lin(xn, L.wk), [1, N, c.nKvHeads, hd]), ropeOpts);
         const v = this.lin(xn, L.wv);
@@ -96,20 +106,22 @@ export class PagedModel {
         const a = new Tensor([1, N, c.dModel]);
         PK.pagedAttention(q.data, this.pool.k[li], this.pool.v[li], a.data, b.blockTables, b.tableStart, b.ctxLen,
           N, c.nHeads, c.nKvHeads, hd, this.pool.blockSize, scale);
-        x = F.add(x, this.lin(a, L.wo));
-        const hn = F.rmsnorm(x, L.ln2, c.normEps);
-        x = F.add(x, this.lin(F.mul(F.silu(this.lin(hn, L.wg)), this.lin(hn, L.wu)), L.wd));
+        const hn = addNorm(this.lin(a, L.wo), L.ln2);
+        const gate = this.lin(hn, L.wg), up = this.lin(hn, L.wu);
+        const act = Tensor.empty(gate.shape);
+        PK.swiglu(gate.data, up.data, act.data);
+        // The next layer's input norm, or after the last layer the final norm.
+        xn = addNorm(this.lin(act, L.wd), li + 1 < this.layers.length ? this.layers[li + 1].ln1 : this.norm);
       });
       const R = b.logitRows.length;
       if (R === 0) return;
-      // Final norm only on the rows that need logits (RMSNorm is per row).
-      const rows = Tensor.empty([R, c.dModel]);
+      const rows = Tensor.empty([R, D]);
       for (let r = 0; r < R; r++) {
         const i = b.logitRows[r];
         if (!(i >= 0 && i < N)) throw new Error(`paged forward: logit row ${i} outside 0..${N - 1}`);
-        rows.data.set(x.data.subarray(i * c.dModel, (i + 1) * c.dModel), r * c.dModel);
+        rows.data.set(xn.data.subarray(i * D, (i + 1) * D), r * D);
       }
-      out.set(this.lin(F.rmsnorm(rows, this.norm, c.normEps), this.out).data);
+      out.set(this.lin(rows, this.out).data);
     }));
     return out;
   }
