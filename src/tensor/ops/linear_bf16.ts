@@ -39,8 +39,9 @@ const packedCache = new WeakMap<Tensor, { words: Uint32Array; version: number }>
 
 /** The weight [N, K] rounded to bf16 and packed for gemmBf16Prepacked, re-packed only when it changed. */
 export function packedBf16Of(w: Tensor): Uint32Array {
-  const [N, Kd] = w.shape;
   let e = packedCache.get(w);
+  if (e && e.version === w.version) return e.words;
+  const [N, Kd] = w.shape;
   const words = K.packedBf16Words(N, Kd);
   if (!e || e.words.length !== words) {
     e = { words: new Uint32Array(words), version: -1 };
