@@ -1,15 +1,20 @@
 // `hcx bench serve`: the serving stack under load. A server child process runs `hcx serve`'s engine and
-// HTTP server on a small hcx model (PRESETS.peer's shape: d 256, 4 layers, 4 heads / 2 KV heads, SwiGLU
-// 688, vocabulary 8192 from a tokenizer trained on the built-in corpus; random weights, seed 1). This
-// process drives it over loopback with 1, 8, 32 and 128 concurrent streaming clients, each sending a fixed
-// 32-token prompt (distinct per client) for 64 greedy new tokens (ignore_eos, logprobs 0 so every token is
-// one SSE event). Rows:
+// HTTP server on a small hcx model with random weights (seed 1): by default the `mini` preset (d 512,
+// 8 layers, 8 heads / 2 KV heads, SwiGLU 1408, 25M parameters, 50 MB in bf16: bigger than the caches, so
+// one sequence's decode step is bound by reading the weights, as in real serving), `--shape peer` for the
+// 5M-parameter PyTorch-peer shape; vocabulary 8192 from a tokenizer trained on the built-in corpus; bf16
+// where the CPU has it (`--dtype`). This process drives it over loopback (node:http, one keep-alive
+// connection per client) with 1, 8, 32 and 128 concurrent streaming clients, each sending a fixed 32-token
+// prompt (fresh for every round) for 64 greedy new tokens (ignore_eos, logprobs 0 so every token is one
+// SSE event). Rows:
 //   hcx             the clients all at once (continuous batching)
-//   hcx-sequential  the same requests one at a time on the same server
+//   hcx-sequential  the same number of requests one at a time on the same server
 //   llama.cpp       node-llama-cpp decoding the same number of sequences together in one context on the
 //                   GGUF hcx exports from the same weights (F16; best of --llama-threads)
-// tokens_per_s = generated tokens / wall time of the level; TTFT = first token event - request sent;
-// ITL = gaps between a request's token events. The machine is shared: load averages are printed.
+// Each system gets a warm-up round, then --repeat rounds (default 3; hcx and hcx-sequential alternate, so
+// a change in the shared machine's load hits both); rows are the median round, and hcx_over_sequential is
+// the median of the per-round ratios. tokens_per_s = generated tokens / wall time of the round;
+// TTFT = first token event - request sent; ITL = gaps between a request's token events.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +38,8 @@ export interface ServeRow {
 }
 
 const PROMPT = 32;
+
+const median = (xs: number[]): number => quantile(xs, 0.5);
 
 function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -132,7 +139,7 @@ function summarise(system: string, clients: number, timings: Timing[], wallMs: n
 }
 
 /** Child: node-llama-cpp decoding `clients` sequences together, per level; one JSON row per level. */
-async function llamaWorker(file: string, threads: number, levels: number[], newTokens: number, shape: string): Promise<void> {
+async function llamaWorker(file: string, threads: number, levels: number[], newTokens: number, shape: string, repeat: number): Promise<void> {
   const { getLlama } = await import('node-llama-cpp');
   type Tok = import('node-llama-cpp').Token;
   const { prompts } = await benchModel(shape);
@@ -156,8 +163,13 @@ async function llamaWorker(file: string, threads: number, levels: number[], newT
       return { timings, ms: performance.now() - t0 };
     };
     await once(); // warm-up
-    const { timings, ms } = await once();
-    process.stdout.write(JSON.stringify({ ...summarise('llama.cpp', clients, timings, ms), threads }) + '\n');
+    const runs: ServeRow[] = [];
+    for (let r = 0; r < repeat; r++) {
+      const { timings, ms } = await once();
+      runs.push(summarise('llama.cpp', clients, timings, ms));
+    }
+    runs.sort((a, b) => a.tokens_per_s - b.tokens_per_s);
+    process.stdout.write(JSON.stringify({ ...runs[runs.length >> 1], threads }) + '\n');
     await ctx.dispose();
   }
   await model.dispose();
@@ -181,7 +193,7 @@ export async function run(argv: string[]): Promise<void> {
   const levels = flagList(p, 'clients', [1, 8, 32, 128]);
   const shape = flagString(p, 'shape', 'mini')!;
   if (worker === 'server') return serverWorker(flagString(p, 'dtype'), shape);
-  if (worker === 'llama') return llamaWorker(flagString(p, 'file')!, flagNumber(p, 'threads', 1), levels, newTokens, shape);
+  if (worker === 'llama') return llamaWorker(flagString(p, 'file')!, flagNumber(p, 'threads', 1), levels, newTokens, shape, Math.max(1, flagNumber(p, 'repeat', 3)));
   const json = flagBool(p, 'json');
   const systems = (flagString(p, 'systems', 'hcx,hcx-sequential,llama.cpp') ?? '').split(',');
   const threads = p.flags.has('threads') ? flagNumber(p, 'threads', 0) : undefined;
@@ -191,6 +203,7 @@ export async function run(argv: string[]): Promise<void> {
   const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const log = (s: string) => { if (!json) process.stderr.write(s + '\n'); };
   const rows: ServeRow[] = [];
+  const pairedRatios = new Map<number, number>();
   const loadBefore = os.loadavg()[0];
   const { prompts, model, tok } = await benchModel(shape);
   if (systems.includes('hcx') || systems.includes('hcx-sequential')) {
@@ -202,23 +215,28 @@ export async function run(argv: string[]): Promise<void> {
         for (const q of ps) timings.push(await streamOne(url, q, newTokens));
         return timings;
       };
+      const drivers = ([['hcx', together], ['hcx-sequential', oneAtATime]] as const).filter(([s]) => systems.includes(s));
       for (const clients of levels) {
-        for (const [system, drive] of [['hcx', together], ['hcx-sequential', oneAtATime]] as const) {
-          if (!systems.includes(system)) continue;
-          // A warm-up round (as the llama.cpp worker gets), then `repeat` rounds; the median round is reported.
-          await drive(prompts(clients, 0));
-          const runs: ServeRow[] = [];
-          for (let r = 1; r <= repeat; r++) {
+        // A warm-up round of each (as the llama.cpp worker gets), then `repeat` rounds that alternate the
+        // systems, so a change in the machine's load hits both; the median round of each is reported, and
+        // the ratio is the median of the per-round ratios. Every round has fresh prompts.
+        const runs = drivers.map(() => [] as ServeRow[]);
+        for (let r = 0; r <= repeat; r++) {
+          for (const [si, [system, drive]] of drivers.entries()) {
             const t0 = performance.now();
-            const timings = await drive(prompts(clients, r));
-            runs.push(summarise(system, clients, timings, performance.now() - t0));
+            const timings = await drive(prompts(clients, r * drivers.length + si));
+            if (r > 0) runs[si].push(summarise(system, clients, timings, performance.now() - t0));
           }
-          runs.sort((a, b) => a.tokens_per_s - b.tokens_per_s);
-          rows.push(runs[runs.length >> 1]);
-          log(`  ${system} clients=${clients}: ${runs.map((x) => x.tokens_per_s.toFixed(0)).join(' / ')} tokens/s`);
+        }
+        if (runs.length === 2) pairedRatios.set(clients, median(runs[0].map((x, r) => x.tokens_per_s / runs[1][r].tokens_per_s)));
+        for (const [si, [system]] of drivers.entries()) {
+          const sorted = runs[si].slice().sort((a, b) => a.tokens_per_s - b.tokens_per_s);
+          rows.push(sorted[sorted.length >> 1]);
+          log(`  ${system} clients=${clients}: ${runs[si].map((x) => x.tokens_per_s.toFixed(0)).join(' / ')} tokens/s`);
         }
       }
     } finally {
+      agent.destroy();
       child.stdin!.end();
       await new Promise((r) => child.once('exit', r));
     }
@@ -233,7 +251,7 @@ export async function run(argv: string[]): Promise<void> {
       const best = new Map<number, ServeRow>();
       for (const t of llamaThreads) {
         const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
-          'bench', 'serve', '--worker', 'llama', '--file', file, '--threads', String(t), '--clients', levels.join(','), '--new', String(newTokens), '--shape', shape],
+          'bench', 'serve', '--worker', 'llama', '--file', file, '--threads', String(t), '--clients', levels.join(','), '--new', String(newTokens), '--shape', shape, '--repeat', String(repeat)],
         { encoding: 'utf8', maxBuffer: 1 << 24 });
         if (r.status !== 0) throw new Error(`bench serve: llama.cpp worker failed: ${r.stderr}`);
         for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
@@ -254,7 +272,7 @@ export async function run(argv: string[]): Promise<void> {
   const ratios: Record<string, number> = {};
   for (const n of levels) {
     const h = at('hcx', n), s = at('hcx-sequential', n), l = at('llama.cpp', n);
-    if (h && s) ratios[`hcx_over_sequential_${n}`] = h / s;
+    if (h && s) ratios[`hcx_over_sequential_${n}`] = pairedRatios.get(n) ?? h / s;
     if (h && l) ratios[`hcx_over_llamacpp_${n}`] = h / l;
   }
   const load = { before: loadBefore, after: os.loadavg()[0], cpus: os.cpus().length };
