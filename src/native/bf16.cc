@@ -128,6 +128,9 @@ void packed_avx512(const Problem& pr, int nt) {
       if (used <= 1) {
         packW(0, np);
         compute(0);
+      } else if (tm == 1) {
+        // Column split: each thread packs exactly the panels it multiplies, so no barrier between.
+        parallel_run(used, [&](int t, int n) { packW(np * t / n, np * (t + 1) / n); compute(t); });
       } else {
         parallel_run(used, [&](int t, int n) { packW(np * t / n, np * (t + 1) / n); });
         parallel_run(used, [&](int t, int) { compute(t); });

@@ -331,6 +331,9 @@ void gemm_packed(const Arch& ar, bool tA, bool tB, int64_t M, int64_t N, int64_t
       if (used <= 1) {
         packB(0, np);
         compute(0);
+      } else if (tm == 1) {
+        // Column split: each thread packs exactly the panels it multiplies, so no barrier between.
+        parallel_run(used, [&](int t, int n) { packB(np * t / n, np * (t + 1) / n); compute(t); });
       } else {
         parallel_run(used, [&](int t, int n) { packB(np * t / n, np * (t + 1) / n); });
         parallel_run(used, [&](int t, int) { compute(t); });
