@@ -21,35 +21,36 @@ uint32_t* align64(uint32_t* p) { return reinterpret_cast<uint32_t*>((reinterpret
 // Start of panel q of the k block that begins at pair pc (kcp pairs long).
 inline int64_t panel_at(int64_t pc, int64_t kcp, int64_t NP, int64_t q) { return pc * NP * BNR + q * kcp * BNR; }
 
-void pack_portable(const uint16_t* W, int64_t N, int64_t K, uint32_t* dst) {
+// Calls pack(pc, kcp, q, panel) for every (k block, weight panel) in the layout's order.
+template <class F> void for_each_panel(int64_t N, int64_t K, uint32_t* dst, F&& pack) {
   int64_t P, KCP;
   kblocks(K, &P, &KCP);
   const int64_t NP = cdiv(N, BNR);
   for (int64_t pc = 0; pc < P; pc += KCP) {
     const int64_t kcp = std::min(KCP, P - pc);
-    for (int64_t q = 0; q < NP; q++)
-      for (int64_t p = 0; p < kcp; p++)
-        for (int col = 0; col < BNR; col++) {
-          const int64_t j = q * BNR + col, k = 2 * (pc + p);
-          uint32_t v = 0;
-          if (j < N) {
-            if (k < K) v = W[j * K + k];
-            if (k + 1 < K) v |= (uint32_t)W[j * K + k + 1] << 16;
-          }
-          dst[panel_at(pc, kcp, NP, q) + p * BNR + col] = v;
-        }
+    for (int64_t q = 0; q < NP; q++) pack(pc, kcp, q, dst + panel_at(pc, kcp, NP, q));
   }
 }
 
-HCX_TBF void pack_avx512(const uint16_t* W, int64_t N, int64_t K, uint32_t* dst) {
-  int64_t P, KCP;
-  kblocks(K, &P, &KCP);
-  const int64_t NP = cdiv(N, BNR);
-  for (int64_t pc = 0; pc < P; pc += KCP) {
-    const int64_t kcp = std::min(KCP, P - pc);
-    for (int64_t q = 0; q < NP; q++)
-      pack_w_bf16(true, W, K, K, pc, kcp, q * BNR, (int)std::min<int64_t>(BNR, N - q * BNR), dst + panel_at(pc, kcp, NP, q));
-  }
+void pack_portable(const uint16_t* W, int64_t N, int64_t K, uint32_t* dst) {
+  for_each_panel(N, K, dst, [&](int64_t pc, int64_t kcp, int64_t q, uint32_t* out) {
+    for (int64_t p = 0; p < kcp; p++)
+      for (int col = 0; col < BNR; col++) {
+        const int64_t j = q * BNR + col, k = 2 * (pc + p);
+        uint32_t v = 0;
+        if (j < N) {
+          if (k < K) v = W[j * K + k];
+          if (k + 1 < K) v |= (uint32_t)W[j * K + k + 1] << 16;
+        }
+        out[p * BNR + col] = v;
+      }
+  });
+}
+
+void pack_avx512(const uint16_t* W, int64_t N, int64_t K, uint32_t* dst) {
+  for_each_panel(N, K, dst, [&](int64_t pc, int64_t kcp, int64_t q, uint32_t* out) {
+    pack_w_bf16(true, W, K, K, pc, kcp, q * BNR, (int)std::min<int64_t>(BNR, N - q * BNR), out);
+  });
 }
 
 // One microkernel call with the row count known at compile time (the last block of rows may be short).
