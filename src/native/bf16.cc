@@ -79,6 +79,10 @@ struct Problem {
   float beta;
   float* C;
   int64_t ldc;
+  // op(A) rows for the packed path when X is null: float32 or bf16, row stride lda.
+  const float* A;
+  const uint16_t* Ab;
+  int64_t lda;
 };
 
 inline bool use_packed(const Problem& pr) { return pr.M > (pr.tW ? SKINNY_M_DOT : SKINNY_M_ROWS); }
@@ -114,7 +118,8 @@ void packed_avx512(const Problem& pr, int nt) {
         uint32_t* Ap = static_cast<uint32_t*>(tl_pa.get((size_t)MC * kcp * 4));
         for (int64_t ic = r0; ic < r1; ic += MC) {
           int64_t mc = std::min<int64_t>(MC, r1 - ic);
-          pack_a_bf16(pr.X, pr.ldx, ic, mc, pc, kcp, Ap);
+          if (pr.X) pack_a_bf16(pr.X, pr.ldx, ic, mc, pc, kcp, Ap);
+          else pack_a_rows_bf16(pr.A, pr.Ab, pr.lda, pr.K, ic, mc, pc, kcp, Ap);
           for (int64_t q = q0; q < q1; q++) {
             const uint32_t* bp = Wp + q * kcp * BNR;
             int nr = (int)std::min<int64_t>(BNR, nc - q * BNR);
@@ -357,11 +362,15 @@ void gemm_bf16_impl(bool tA, bool tW, int64_t M, int64_t N, int64_t K, float alp
     return;
   }
   int64_t ldx = cdiv(K, 32) * 32;
-  uint16_t* X = static_cast<uint16_t*>(tl_x.get((size_t)M * ldx * 2));
-  if (nt > 1 && M * K >= (1 << 16))
-    parallel_for(M, 16, [&](int64_t r0, int64_t r1, int) { make_x(tA, A, Ab, lda, r0, r1, K, X, ldx); });
-  else make_x(tA, A, Ab, lda, 0, M, K, X, ldx);
-  Problem pr{tW, M, N, K, alpha, X, ldx, W, ldw, beta, C, ldc};
+  Problem pr{tW, M, N, K, alpha, nullptr, ldx, W, ldw, beta, C, ldc, A, Ab, lda};
+  // The AVX-512 packed path packs op(A) straight from its rows; the other paths read a rounded copy X.
+  if (tA || isa() != Isa::Avx512 || !use_packed(pr)) {
+    uint16_t* X = static_cast<uint16_t*>(tl_x.get((size_t)M * ldx * 2));
+    if (nt > 1 && M * K >= (1 << 16))
+      parallel_for(M, 16, [&](int64_t r0, int64_t r1, int) { make_x(tA, A, Ab, lda, r0, r1, K, X, ldx); });
+    else make_x(tA, A, Ab, lda, 0, M, K, X, ldx);
+    pr.X = X;
+  }
   run_problem(pr, nt);
 }
 

@@ -106,6 +106,49 @@ HCX_TBF inline void pack_a_bf16(const uint16_t* X, int64_t ldx, int64_t r0, int6
   }
 }
 
+// 16 floats -> 16 bf16, round to nearest even (NaN quieted): the integer rounding of f32_to_bf16, so
+// packing straight from float32 gives the bits make_x would.
+HCX_TBF inline __m256i round_bf16x16(__m512 v) {
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF), absm = _mm512_set1_epi32(0x7FFFFFFF),
+                inf = _mm512_set1_epi32(0x7F800000), qb = _mm512_set1_epi32(0x40);
+  __m512i u = _mm512_castps_si512(v);
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))), 16);
+  __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, absm), inf);
+  r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), qb));
+  return _mm512_cvtepi32_epi16(r);
+}
+
+// A panels straight from op(A) rows (not transposed), float32 (`A`) or bf16 (`Ab`), without the
+// rounded copy X: one pass over A less. Pairs past K read as zero.
+HCX_TBF inline void pack_a_rows_bf16(const float* A, const uint16_t* Ab, int64_t lda, int64_t K, int64_t r0, int64_t mc,
+                                     int64_t p0, int64_t kcp, uint32_t* dst) {
+  for (int64_t ip = 0; ip < mc; ip += BMR, dst += BMR * kcp) {
+    const int mr = (int)std::min<int64_t>(BMR, mc - ip);
+    for (int64_t q = 0; q < kcp; q += 16) {
+      const int cnt = (int)std::min<int64_t>(16, kcp - q);
+      const int64_t k0 = 2 * (p0 + q);
+      const int64_t left = std::max<int64_t>(0, std::min<int64_t>(32, K - k0));  // valid elements of these 16 pairs
+      __m512i r[16];
+      for (int j = 0; j < 16; j++) {
+        if (j >= mr || left == 0) { r[j] = _mm512_setzero_si512(); continue; }
+        const int64_t row = r0 + ip + j;
+        if (A) {
+          const __mmask16 m0 = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+          const __mmask16 m1 = left >= 32 ? (__mmask16)0xFFFF : left <= 16 ? (__mmask16)0 : (__mmask16)((1u << (left - 16)) - 1);
+          const float* src = A + row * lda + k0;
+          __m256i lo = round_bf16x16(_mm512_maskz_loadu_ps(m0, src)), hi = round_bf16x16(_mm512_maskz_loadu_ps(m1, src + 16));
+          r[j] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        } else {
+          const __mmask32 m = left >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << left) - 1);
+          r[j] = _mm512_maskz_loadu_epi16(m, Ab + row * lda + k0);
+        }
+      }
+      transpose16i(r);
+      for (int t = 0; t < cnt; t++) _mm512_mask_storeu_epi32(dst + (q + t) * BMR, 0x3FFF, r[t]);
+    }
+  }
+}
+
 // W panels (BNR columns): for each pair p, BNR dwords (W[2p][j] | W[2p+1][j] << 16).
 HCX_TBF inline void pack_w_bf16(bool tW, const uint16_t* W, int64_t ldw, int64_t K, int64_t p0, int64_t kcp, int64_t j0,
                          int nr, uint32_t* dst) {
