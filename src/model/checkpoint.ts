@@ -83,14 +83,18 @@ export function loadModel(dir: string): Transformer {
   const config: ModelConfig = parseModelConfig(raw, cfgFile);
   const model = new Transformer(config);
   const file = path.join(ck, 'model.safetensors');
-  const st = loadSafetensors(file);
+  setWeights(model, loadSafetensors(file).tensors, file);
+  return model;
+}
+
+/** Copies every parameter of `model` from `tensors` (read from `file`, named in errors). */
+export function setWeights(model: Transformer, tensors: Map<string, StTensor>, file: string): void {
   for (const [name, t] of model.params) {
-    const src = st.tensors.get(name);
+    const src = tensors.get(name);
     if (!src) throw new Error(`${file}: missing tensor ${name}`);
     if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`${file}: ${name} has shape [${src.shape}], the config needs [${t.shape}]`);
     t.data.set(toFloat32(src));
   }
-  return model;
 }
 
 export function loadCheckpoint(dir: string): CheckpointContents {

@@ -3,9 +3,9 @@
 // `--tokenizer` or the first tokenizer.json found in the checkpoint, its run, or beside the file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { latestCheckpoint, loadModel } from '../model/checkpoint.js';
+import { latestCheckpoint, loadModel, setWeights } from '../model/checkpoint.js';
 import { parseModelConfig } from '../model/config.js';
-import { loadSafetensors, toFloat32 } from '../model/safetensors.js';
+import { loadSafetensors } from '../model/safetensors.js';
 import { Transformer } from '../model/transformer.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { native } from '../native/index.js';
@@ -39,12 +39,7 @@ function loadSafetensorsModel(file: string): Transformer {
   if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
   if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
   const model = new Transformer(parseModelConfig(raw, file));
-  for (const [name, t] of model.params) {
-    const src = st.tensors.get(name);
-    if (!src) throw new Error(`${file}: missing tensor ${name}`);
-    if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`${file}: ${name} has shape [${src.shape}], the config needs [${t.shape}]`);
-    t.data.set(toFloat32(src));
-  }
+  setWeights(model, st.tensors, file);
   return model;
 }
 
