@@ -142,12 +142,12 @@ void dispatch(const PagedDims& d, const float* q, const T* kp, const T* vp, floa
 
 void paged_prefetch_task(const PagedDims& d, const void* kp, const void* vp, int elem, const int32_t* tables,
                          const int32_t* start, const int32_t* ctx, int64_t task) {
-  const int64_t t = task / d.Hkv, kh = task % d.Hkv, L = ctx[t], run = d.bs * d.D * elem;
+  const int64_t t = task / d.Hkv, kh = task % d.Hkv, L = ctx[t];
   const int32_t* table = tables + start[t];
   for (int64_t p0 = 0; p0 < L; p0 += d.bs) {
     const int64_t at = (table[p0 / d.bs] * d.Hkv + kh) * d.bs * d.D * elem;
     const int64_t bytes = std::min<int64_t>(d.bs, L - p0) * d.D * elem;
-    for (int64_t b = 0; b < bytes && b < run; b += 64) {
+    for (int64_t b = 0; b < bytes; b += 64) {
       _mm_prefetch(static_cast<const char*>(kp) + at + b, _MM_HINT_T0);
       _mm_prefetch(static_cast<const char*>(vp) + at + b, _MM_HINT_T0);
     }

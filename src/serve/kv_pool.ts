@@ -1,7 +1,8 @@
 // The paged KV cache's memory: per layer one key and one value pool of [numBlocks, kvHeads, blockSize,
-// headDim] elements (head-major blocks: the keys one attention task reads are contiguous): float32, or bf16 (Uint16Array, half the bytes to read every step and twice the
-// blocks for the same memory) when the model multiplies in bf16. Only kvHeads (not query heads) are stored, so grouped-query attention shrinks the
-// cache by nHeads / nKvHeads. Sizing turns a byte budget into a block count.
+// headDim] elements (head-major blocks: the keys one attention task reads are contiguous), float32, or
+// bf16 (Uint16Array: half the bytes to read every step, twice the blocks for the same memory) when the
+// model multiplies in bf16. Only kvHeads (not query heads) are stored, so grouped-query attention shrinks
+// the cache by nHeads / nKvHeads. Sizing turns a byte budget into a block count.
 import type { ModelConfig } from '../model/config.js';
 
 export type KVDtype = 'f32' | 'bf16';
