@@ -199,11 +199,30 @@ test('a client that disconnects mid-stream frees its KV blocks', async () => {
   assert.match(m, /hcx_requests_finished_total\{reason="abort"\} [1-9]/);
 });
 
+/**
+ * Resolves as soon as the engine accepts a request: the continuation runs in that same turn of the event
+ * loop, before the engine's first step (scheduled with setImmediate), so the request is surely in flight.
+ * (Polling numRunning on a timer could miss a short request that started and finished between two polls.)
+ */
+function submitted(e: Engine): Promise<void> {
+  const orig = e.submit.bind(e);
+  return new Promise((resolve) => {
+    e.submit = (...args: Parameters<Engine['submit']>) => {
+      const h = orig(...args);
+      e.submit = orig;
+      resolve();
+      return h;
+    };
+  });
+}
+
 test('graceful shutdown: in-flight requests finish, later ones are refused, a short drain cancels streams', async () => {
   const e3 = tinyEngine(tok, model);
   const s3 = await startServer(e3, tok);
+  const accepted = submitted(e3);
   const inflight = fetch(s3.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a', max_tokens: 40, temperature: 0 }) });
-  while (e3.numRunning === 0) await new Promise((r) => setTimeout(r, 2));
+  await accepted;
+  assert.equal(e3.numRunning + e3.numWaiting, 1);
   const closing = s3.close(30_000);
   const r = await inflight;
   assert.equal(r.status, 200);
@@ -213,10 +232,11 @@ test('graceful shutdown: in-flight requests finish, later ones are refused, a sh
   // Drain 0: a stream in flight gets an in-band error event and [DONE].
   const e4 = tinyEngine(tok, model, { maxTokensPerStep: 1 });
   const s4 = await startServer(e4, tok);
+  const accepted4 = submitted(e4);
   const res = await fetch(s4.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'The quick brown fox jumps', max_tokens: 200, stream: true }) });
   const events: string[] = [];
   const reading = (async () => { for await (const d of sseEvents(res.body!)) events.push(d); })();
-  while (e4.numRunning === 0) await new Promise((r) => setTimeout(r, 2));
+  await accepted4;
   await s4.close(0);
   await reading;
   assert.equal(events.at(-1), '[DONE]');
