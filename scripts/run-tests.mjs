@@ -16,5 +16,6 @@ function walk(dir, out) {
 }
 const files = walk(root, []);
 if (files.length === 0) { console.error('no test files found under ' + root); process.exit(1); }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// A per-test timeout turns a hang into a failure that names the test, well inside CI's time limit.
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
