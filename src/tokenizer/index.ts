@@ -6,6 +6,7 @@ export { BpeModel } from './bpe.js';
 export { Segmenter, type SegmenterWeights } from './segmenter.js';
 export { trainSegmenter, crossValidateSegmenter, reverseWord, type SegmenterTrainOptions } from './segmenter-train.js';
 export { defaultSegmenter, DEFAULT_SEGMENTER_PATH } from './default-segmenter.js';
+export { analyzeSegmenter, readConlluTagged, type SegmenterAnalysis, type TaggedWord } from './segmenter-analysis.js';
 export { readConllu, readKiwiEval, scoreBoundaries, projectBoundaries, type GoldWord, type BoundaryScore } from './morph-data.js';
 export { pretokenize, patternSource, RuleSplitter, type SplitMode, type MorphemeSplitter } from './pretokenize.js';
 export { wtf8Encode, wtf8Decode, bytesToByteLevel, BYTE_TO_UNICODE } from './utf8.js';

@@ -15,6 +15,14 @@ export interface GoldWord { text: string; bounds: number[] }
 
 /** Boundary offsets of `surface` (character offsets 1..length-1) given its morphemes. */
 export function projectBoundaries(surface: string, morphemes: readonly string[]): number[] {
+  return projectBoundariesIndexed(surface, morphemes).map(([at]) => at);
+}
+
+/**
+ * The same boundaries, each with the index of the morpheme that starts there ([offset, k], k >= 1), for error
+ * analysis by morpheme tag. Ascending offsets; where two morpheme boundaries land on one offset, the first wins.
+ */
+export function projectBoundariesIndexed(surface: string, morphemes: readonly string[]): Array<[number, number]> {
   const S: number[] = [], charOf: number[] = [], startsChar: boolean[] = [];
   for (let i = 0; i < surface.length; i++) {
     const k = pushJamo(surface.charCodeAt(i), S);
@@ -47,13 +55,13 @@ export function projectBoundaries(surface: string, morphemes: readonly string[])
     else j--;
     visit();
   }
-  const out = new Set<number>();
-  for (const k of mb) {
+  const out = new Map<number, number>();
+  mb.forEach((k, idx) => {
     for (let p = lo[k]; p <= hi[k]; p++) {
-      if (p > 0 && p < s && startsChar[p]) { out.add(charOf[p]); break; }
+      if (p > 0 && p < s && startsChar[p]) { if (!out.has(charOf[p])) out.set(charOf[p], idx + 1); break; }
     }
-  }
-  return [...out].sort((a, b) => a - b);
+  });
+  return [...out].sort((a, b) => a[0] - b[0]);
 }
 
 /** Splits a word with its gold boundaries into Hangul runs with the boundaries inside each run. */
@@ -112,11 +120,11 @@ export function readKiwiEval(path: string): GoldWord[] {
 
 export interface BoundaryScore { words: number; gold: number; predicted: number; correct: number; precision: number; recall: number; f1: number }
 
-/** Boundary precision/recall/F1 of `predict` against gold runs. */
-export function scoreBoundaries(gold: readonly GoldWord[], predict: (w: string) => number[]): BoundaryScore {
+/** Boundary precision/recall/F1 of `predict` (given each run's text and index) against gold runs. */
+export function scoreBoundaries(gold: readonly GoldWord[], predict: (w: string, index: number) => number[]): BoundaryScore {
   let g = 0, p = 0, c = 0;
-  for (const w of gold) {
-    const pred = predict(w.text);
+  for (let i = 0; i < gold.length; i++) {
+    const w = gold[i], pred = predict(w.text, i);
     const set = new Set(w.bounds);
     g += w.bounds.length; p += pred.length;
     for (const b of pred) if (set.has(b)) c++;

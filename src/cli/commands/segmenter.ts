@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import type { Command } from '../main.js';
 import { flagBool, flagNumber, flagString, parseArgs, type ParsedArgs } from '../args.js';
 import {
-  crossValidateSegmenter, DEFAULT_SEGMENTER_PATH, readConllu, readKiwiEval, RuleSplitter, scoreBoundaries, Segmenter, sharedDataDir, trainSegmenter,
+  analyzeSegmenter, crossValidateSegmenter, DEFAULT_SEGMENTER_PATH, readConlluTagged, readConllu, readKiwiEval, RuleSplitter, scoreBoundaries, Segmenter, sharedDataDir, trainSegmenter,
   type GoldWord, type MorphemeSplitter, type SegmenterTrainOptions,
 } from '../../tokenizer/index.js';
 
@@ -38,9 +38,12 @@ export const command: Command = {
   summary: 'Korean morpheme segmenter: train from treebanks, evaluate boundary P/R/F1',
   usage: 'hcx segmenter train [--out FILE] [--epochs N] [--prune X] [--directions 1|2] [FILE.conllu|kiwi.txt ...]\n' +
     '       hcx segmenter cv [--folds K] [--epochs N] [--prune X] [--directions 1|2] [TARGET [EXTRA ...]]\n' +
+    '       hcx segmenter analyze [--folds K] [--json] [TARGET.conllu [EXTRA ...]]\n' +
     '       hcx segmenter eval [--model FILE | --rules] [--json] [FILE ...]\n' +
     'defaults: train on ../shared/data/ud-korean/{kaist,gsd}/*-dev.conllu into models/ko-segmenter.hseg;\n' +
     'cv: K contiguous folds of TARGET (Kaist dev), each scored by a model trained on the other folds + EXTRA (GSD dev);\n' +
+    'analyze: the same folds, split into words seen / unseen in training, against repeating a seen word\'s most\n' +
+    'frequent training segmentation, with the errors by morpheme tag class (TARGET needs XPOS tags);\n' +
     'eval on UD Kaist/GSD test and the Kiwi evaluation sets.',
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -67,6 +70,25 @@ export const command: Command = {
       const s = crossValidateSegmenter(readGold(target), extra.flatMap(readGold), folds, trainOpts(a));
       console.log(`${folds}-fold CV on ${path.basename(target)} (+ ${extra.map((f) => path.basename(f)).join(', ') || 'nothing'}): ` +
         `P ${s.precision.toFixed(4)} R ${s.recall.toFixed(4)} F1 ${s.f1.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      return;
+    }
+    if (sub === 'analyze') {
+      const [target, ...extra] = a.positional.length ? a.positional : defaultTrainFiles();
+      for (const f of [target, ...extra]) if (!existsSync(f)) throw new Error(`hcx segmenter analyze: ${f} not found`);
+      if (!target.endsWith('.conllu')) throw new Error(`hcx segmenter analyze: ${target}: the target must be a CoNLL-U file (its XPOS column names the morphemes' tags)`);
+      const folds = flagNumber(a, 'folds', 4), t0 = performance.now();
+      const r = analyzeSegmenter(readConlluTagged(target), extra.flatMap(readGold), folds, trainOpts(a));
+      if (flagBool(a, 'json')) { console.log(JSON.stringify({ target, extra, ...r })); return; }
+      console.log(`${folds}-fold CV on the fully Hangul words of ${path.basename(target)} (+ ${extra.map((f) => path.basename(f)).join(', ') || 'nothing'}), ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const f = (x: number) => x.toFixed(4).padStart(8);
+      console.log('words'.padEnd(34) + 'gold'.padStart(8) + 'P'.padStart(8) + 'R'.padStart(8) + 'F1'.padStart(8));
+      for (const [name, s] of [['all', r.all], ['seen in training', r.seen], ['unseen', r.unseen], ['seen: most frequent training split', r.seenMajority]] as const)
+        console.log(name.padEnd(34) + String(s.gold).padStart(8) + f(s.precision) + f(s.recall) + f(s.f1));
+      console.log('\nmissed boundaries by tag classes (errors / gold):');
+      for (const c of r.missed.slice(0, 10)) console.log(`  ${c.kind.padEnd(8)} ${String(c.errors).padStart(6)} / ${c.total}`);
+      console.log('boundaries invented inside one morpheme, by its tag class (errors / gold morphemes):');
+      for (const c of r.spurious.slice(0, 10)) console.log(`  ${c.kind.padEnd(8)} ${String(c.errors).padStart(6)} / ${c.total}`);
       return;
     }
     if (sub === 'eval') {
@@ -111,6 +133,6 @@ export const command: Command = {
       console.log(`speed: ${mbps.toFixed(1)} MB/s of Korean text (UTF-8), one thread; ${cpuMbps.toFixed(1)} MB per CPU second`);
       return;
     }
-    throw new Error('hcx segmenter: train or eval (hcx segmenter --help)');
+    throw new Error('hcx segmenter: train, cv, analyze or eval (hcx segmenter --help)');
   },
 };
