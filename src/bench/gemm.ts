@@ -8,6 +8,7 @@ import { native, setThreads, numThreads } from '../native/index.js';
 import { parseArgs, flagBool, flagList, flagNumber } from '../cli/args.js';
 import { median, table } from './stats.js';
 import { measurePeak } from './peak.js';
+import { measureCeiling, type CeilingResult } from './gemm_ceiling.js';
 
 type DType = 'f32' | 'bf16';
 interface Shape { op: 'gemm' | 'decode'; m: number; n: number; k: number; weight: 'kn' | 'nk' }
@@ -146,11 +147,16 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   setThreads(before);
+  let ceiling: CeilingResult | null = null;
+  if (flagBool(p, 'ceiling')) {
+    log('  ceiling: 1-thread GEMM processes alone and in pairs, peak loop beside a GEMM (about 1 minute)');
+    ceiling = await measureCeiling(1024, peak.f32['2'] ?? measurePeak([2]).f32['2']);
+  }
 
   if (json) {
     console.log(JSON.stringify({
       suite: 'gemm', isa: native.isaName(), bf16_dot: native.hasBf16Dot(), repeat,
-      peak_gflops: peak, peer: peerName, rows,
+      peak_gflops: peak, peer: peerName, rows, ...(ceiling ? { ceiling } : {}),
     }, null, 2));
     return;
   }
@@ -162,4 +168,14 @@ export async function run(argv: string[]): Promise<void> {
     rows.map((r) => [r.dtype, r.op, r.m, r.n, r.k, r.weight, r.threads, r.ms, r.gflops, r.pct_peak,
       r.peer_gflops ?? '-', r.ratio === null ? '-' : r.ratio.toFixed(2)]),
   ));
+  if (ceiling) {
+    const c = ceiling;
+    console.log(`\nceiling at ${c.n}^3 fp32 (separate processes, medians of 3 rounds of 2 s):`);
+    console.log(table(['measurement', 'GFLOPS', 'note'], [
+      ['1-thread GEMM, other core idle', c.alone_gflops, ''],
+      ['two 1-thread GEMM processes at once', c.pair_gflops[0] + c.pair_gflops[1], `${c.pair_gflops[0].toFixed(0)} + ${c.pair_gflops[1].toFixed(0)} = ${c.pair_pct_peak.toFixed(1)}% of the 2-thread peak`],
+      ['1-thread peak loop, other core idle', c.peak1_alone, ''],
+      ['1-thread peak loop beside a GEMM process', c.peak1_beside_gemm, 'equal: the clock does not drop; lower: it does'],
+    ]));
+  }
 }

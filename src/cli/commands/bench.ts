@@ -14,7 +14,8 @@ const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> 
 
 export const command: Command = {
   summary: 'benchmarks with their peers side by side (gemm, attention, ...)',
-  usage: 'hcx bench <suite> [--json] [--threads 1,2] [--repeat N]\nsuites: ' + Object.keys(suites).join(', '),
+  usage: 'hcx bench <suite> [--json] [--threads 1,2] [--repeat N]\nsuites: ' + Object.keys(suites).join(', ') +
+    '\ngemm --ceiling: also run two 1-thread GEMM processes at once (what 2 cores allow a 2-thread GEMM)',
   async run(argv) {
     const [suite, ...rest] = argv;
     const load = suite ? suites[suite] : undefined;
