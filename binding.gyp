@@ -6,6 +6,8 @@
       "src/native/threadpool.cc",
       "src/native/cpu.cc",
       "src/native/gemm.cc",
+      "src/native/gemm_skinny.cc",
+      "src/native/peak.cc",
       "src/native/elementwise.cc",
       "src/native/reduce.cc",
       "src/native/norm.cc",

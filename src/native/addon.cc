@@ -15,6 +15,7 @@ void define(napi_env env, napi_value exports, const char* name, napi_callback cb
 }
 
 void register_gemm(napi_env, napi_value);
+void register_peak(napi_env, napi_value);
 void register_bf16(napi_env, napi_value);
 void register_elementwise(napi_env, napi_value);
 void register_reduce(napi_env, napi_value);
@@ -64,6 +65,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   define(env, exports, "isaName", IsaName);
   define(env, exports, "hasBf16Dot", HasBf16);
   register_gemm(env, exports);
+  register_peak(env, exports);
   register_bf16(env, exports);
   register_bf16_prepacked(env, exports);
   register_decode_ops(env, exports);

@@ -24,7 +24,7 @@
 namespace hcx {
 namespace {
 using namespace bf16k;
-thread_local Scratch tl_x, tl_pa, tl_pb;
+thread_local AlignedScratch tl_x, tl_pa, tl_pb;
 
 // Rows up to which the skinny kernels run instead of the packed GEMM, for W stored [N,K] (dot) and [K,N] (rows).
 static const int64_t SKINNY_M_DOT = 40;

@@ -11,32 +11,15 @@
 #include <cstring>
 #include "bf16.h"
 #include "transpose16.h"
+#include "gemm_common.h"
 
 #define HCX_TBF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
-#define HCX_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 namespace hcx {
 // Lets tests and benchmarks run the vdpbf16ps emulation on a CPU that has the instruction.
 extern bool g_no_bf16_dot;
 
 namespace bf16k {
-
-struct Scratch {
-  void* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t bytes) {
-    bytes += 128;
-    if (bytes > cap) {
-      std::free(p);
-      cap = (bytes + 4095) & ~size_t(4095);
-      p = std::aligned_alloc(64, cap);
-    }
-    return p;
-  }
-};
-
-inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 constexpr int BMR = 14, BNR = 32;
 constexpr int64_t BKCP = 512;  // k pairs per K block of the packed path (larger blocks: fewer passes over C)

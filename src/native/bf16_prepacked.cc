@@ -14,7 +14,7 @@
 namespace hcx {
 namespace {
 using namespace bf16k;
-thread_local Scratch tl_px, tl_ppa;
+thread_local AlignedScratch tl_px, tl_ppa;
 
 int64_t packed_words(int64_t N, int64_t K) { return cdiv(K, 2) * cdiv(N, BNR) * BNR + 16; }
 uint32_t* align64(uint32_t* p) { return reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63)); }
