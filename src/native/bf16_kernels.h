@@ -21,6 +21,24 @@ extern bool g_no_bf16_dot;
 
 namespace bf16k {
 
+// One bf16 product C = alpha * op(A) W + beta * C as the kernels see it.
+struct Problem {
+  bool tW;
+  int64_t M, N, K;
+  float alpha;
+  const uint16_t* X;
+  int64_t ldx;
+  const uint16_t* W;
+  int64_t ldw;
+  float beta;
+  float* C;
+  int64_t ldc;
+  // op(A) rows for the packed path when X is null: float32 or bf16, row stride lda.
+  const float* A;
+  const uint16_t* Ab;
+  int64_t lda;
+};
+
 constexpr int BMR = 14, BNR = 32;
 constexpr int64_t BKCP = 512;  // k pairs per K block of the packed path (larger blocks: fewer passes over C)
 
