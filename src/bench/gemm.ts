@@ -170,10 +170,11 @@ export async function run(argv: string[]): Promise<void> {
   ));
   if (ceiling) {
     const c = ceiling;
-    console.log(`\nceiling at ${c.n}^3 fp32 (separate processes, medians of 3 rounds of 2 s):`);
+    console.log(`\nceiling at ${c.n}^3 fp32 (each line its own process(es), medians of 3 rounds of 2 s):`);
     console.log(table(['measurement', 'GFLOPS', 'note'], [
       ['1-thread GEMM, other core idle', c.alone_gflops, ''],
       ['two 1-thread GEMM processes at once', c.pair_gflops[0] + c.pair_gflops[1], `${c.pair_gflops[0].toFixed(0)} + ${c.pair_gflops[1].toFixed(0)} = ${c.pair_pct_peak.toFixed(1)}% of the 2-thread peak`],
+      ['hcx 2-thread GEMM, one process', c.two_thread_gflops, `${c.two_thread_pct_peak.toFixed(1)}% of the 2-thread peak`],
       ['1-thread peak loop, other core idle', c.peak1_alone, ''],
       ['1-thread peak loop beside a GEMM process', c.peak1_beside_gemm, 'equal: the clock does not drop; lower: it does'],
     ]));
