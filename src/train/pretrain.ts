@@ -188,6 +188,7 @@ function heldoutLoss(model: Transformer, cfg: PretrainConfig, phases: Phases): n
     total += tidy(() => noGrad(() => model.loss(ids, tgt, B, T).item()));
   }
   loader.close();
+  F.dropPackedWeights(model.parameters()); // bf16 weights were packed for this evaluation only
   return total / cfg.evalBatches;
 }
 

@@ -77,3 +77,22 @@ test('bf16 linear matches fp32 linear within bf16 rounding, forward and gradient
   close(x.grad!.data, gx, 'dX');
   close(w.grad!.data, gw, 'dW');
 });
+
+test('bf16 linear without autograd packs the weight once, reuses it until it changes, and can drop it', async () => {
+  const { Rng, Tensor, noGrad } = await import('../../src/tensor/index.js');
+  const rng = new Rng(3);
+  const x = new Tensor([5, 64]); rng.fillNormal(x.data);
+  const w = new Tensor([48, 64], undefined, { requiresGrad: true, untracked: true }); rng.fillNormal(w.data);
+  const grad = F.linearBf16(x, w).data.slice(); // autograd path: per-call bf16 copy, nothing packed
+  assert.equal(F.hasPackedWeight(w), false);
+  const y1 = noGrad(() => F.linearBf16(x, w)).data.slice();
+  assert.equal(F.hasPackedWeight(w), true);
+  // Both paths round W and x to bf16; only the order of the fp32 sums differs.
+  for (let i = 0; i < y1.length; i++) assert.ok(Math.abs(y1[i] - grad[i]) <= 1e-5 * (1 + Math.abs(grad[i])), `element ${i}`);
+  w.data[0] += 1; w.version++;
+  const y2 = noGrad(() => F.linearBf16(x, w)).data;
+  assert.notDeepEqual(y2.slice(0, 48), y1.slice(0, 48)); // re-packed after the change
+  F.dropPackedWeights([w]);
+  assert.equal(F.hasPackedWeight(w), false);
+  assert.deepEqual(noGrad(() => F.linearBf16(x, w)).data, y2);
+});

@@ -1,7 +1,7 @@
 // Every differentiable op, one concept per file.
 export { matmul, type MatmulOptions } from './matmul.js';
 export { linear } from './linear.js';
-export { linearBf16, bf16Of, toBf16 } from './linear_bf16.js';
+export { linearBf16, bf16Of, toBf16, dropPackedWeights, hasPackedWeight } from './linear_bf16.js';
 export { add, sub, mul, div, maximum, minimum } from './binary.js';
 export { unary, exp, log, sqrt, tanh, sigmoid, logSigmoid, silu, neg, relu, square, abs, rsqrt, gelu, type UnaryName } from './unary.js';
 export { affine, scale, addScalar } from './scalar.js';

@@ -54,6 +54,18 @@ export function packedBf16Of(w: Tensor): Uint32Array {
   return e.words;
 }
 
+/**
+ * Frees the packed copies of these weights. Training calls it after a no-grad evaluation: the weights change
+ * at the next step anyway, and holding a packed copy of every weight between evaluations would add half the
+ * fp32 weights' memory for nothing.
+ */
+export function dropPackedWeights(ws: Iterable<Tensor>): void {
+  for (const w of ws) packedCache.delete(w);
+}
+
+/** Whether a packed copy of w is held (tests). */
+export const hasPackedWeight = (w: Tensor): boolean => packedCache.has(w);
+
 export function toBf16(x: Float32Array): U16 {
   const out = new Uint16Array(x.length);
   K.f32ToBf16(x, out);
