@@ -53,9 +53,10 @@ process.stdin.once('data', () => {
 function together(modes: Array<'gemm' | 'gemm2' | 'peak'>, n: number, ms: number): Promise<number[]> {
   const url = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'index.js')).href;
   return new Promise((resolve, reject) => {
-    let ready = 0;
+    let ready = 0, done = 0;
     const out: number[] = new Array(modes.length).fill(NaN);
-    let done = 0;
+    // A child that fails would leave the others waiting for "go" forever: stop them all.
+    const fail = (e: Error) => { for (const k of kids) k.kill(); reject(e); };
     const kids = modes.map((mode, i) => {
       const kid = spawn(process.execPath, ['--input-type=module', '-e', CHILD, url, mode, String(n), String(ms)], { stdio: ['pipe', 'pipe', 'inherit'] });
       let buf = '';
@@ -68,9 +69,10 @@ function together(modes: Array<'gemm' | 'gemm2' | 'peak'>, n: number, ms: number
           else out[i] = (JSON.parse(line) as { gflops: number }).gflops;
         }
       });
-      kid.on('error', reject);
+      kid.on('error', fail);
       kid.on('exit', (code) => {
-        if (code !== 0) { reject(new Error(`bench gemm --ceiling: child ${mode} exited with ${code}`)); return; }
+        if (code !== 0) { fail(new Error(`bench gemm --ceiling: child ${mode} exited with ${code}`)); return; }
+        if (!Number.isFinite(out[i])) { fail(new Error(`bench gemm --ceiling: child ${mode} reported no rate`)); return; }
         if (++done === modes.length) resolve(out);
       });
       return kid;

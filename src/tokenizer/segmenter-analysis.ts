@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isHangul } from './hangul.js';
 import { projectBoundariesIndexed, scoreBoundaries, type BoundaryScore, type GoldWord } from './morph-data.js';
-import { trainSegmenter, type SegmenterTrainOptions } from './segmenter-train.js';
+import { cvFolds, trainSegmenter, type SegmenterTrainOptions } from './segmenter-train.js';
 
 /** A fully-Hangul word with its morpheme tags; `starts[j]` is the index of the morpheme beginning at bounds[j]. */
 export interface TaggedWord extends GoldWord { tags: string[]; starts: number[] }
@@ -50,9 +50,7 @@ export function analyzeSegmenter(target: readonly TaggedWord[], extra: readonly 
   const bump = (m: Map<string, [number, number]>, k: string, err: number, tot: number) => {
     const v = m.get(k) ?? [0, 0]; v[0] += err; v[1] += tot; m.set(k, v);
   };
-  for (let f = 0; f < folds; f++) {
-    const a = Math.floor((target.length * f) / folds), b = Math.floor((target.length * (f + 1)) / folds);
-    const train = [...target.slice(0, a), ...target.slice(b), ...extra];
+  for (const { train, held } of cvFolds<GoldWord>(target, extra, folds)) {
     const seg = trainSegmenter(train, opts);
     // Most frequent segmentation of every training word.
     const counts = new Map<string, Map<string, number>>();
@@ -61,7 +59,7 @@ export function analyzeSegmenter(target: readonly TaggedWord[], extra: readonly 
       const key = w.bounds.join(',');
       c.set(key, (c.get(key) ?? 0) + 1); counts.set(w.text, c);
     }
-    for (const w of target.slice(a, b)) {
+    for (const w of held as TaggedWord[]) {
       const pred = seg.boundaries(w.text);
       predicted.set(w, pred);
       const c = counts.get(w.text);

@@ -109,6 +109,14 @@ function trainDirection(words: readonly GoldWord[], opts: SegmenterTrainOptions)
   return { features: Int32Array.from(hashes), weights: Float32Array.from(weights), lexicon: Int32Array.from(useLex ? lexiconOf(words) : []) };
 }
 
+/** The K contiguous folds of `target` (documents stay together): each held out, the rest plus `extra` to train on. */
+export function* cvFolds<T>(target: readonly T[], extra: readonly T[], folds: number): Generator<{ train: T[]; held: T[] }> {
+  for (let f = 0; f < folds; f++) {
+    const a = Math.floor((target.length * f) / folds), b = Math.floor((target.length * (f + 1)) / folds);
+    yield { train: [...target.slice(0, a), ...target.slice(b), ...extra], held: target.slice(a, b) };
+  }
+}
+
 /**
  * K-fold cross-validation for model selection without the scoring sets: `target` is cut into contiguous folds
  * (documents stay together); each fold is scored by a model trained on the other folds plus all of `extra`.
@@ -116,10 +124,9 @@ function trainDirection(words: readonly GoldWord[], opts: SegmenterTrainOptions)
  */
 export function crossValidateSegmenter(target: readonly GoldWord[], extra: readonly GoldWord[], folds: number, opts: SegmenterTrainOptions = {}): BoundaryScore {
   let g = 0, p = 0, c = 0;
-  for (let f = 0; f < folds; f++) {
-    const a = Math.floor((target.length * f) / folds), b = Math.floor((target.length * (f + 1)) / folds);
-    const seg = trainSegmenter([...target.slice(0, a), ...target.slice(b), ...extra], opts);
-    const s = scoreBoundaries(target.slice(a, b), (w) => seg.boundaries(w));
+  for (const { train, held } of cvFolds(target, extra, folds)) {
+    const seg = trainSegmenter(train, opts);
+    const s = scoreBoundaries(held, (w) => seg.boundaries(w));
     g += s.gold; p += s.predicted; c += s.correct;
   }
   const precision = p ? c / p : 1, recall = g ? c / g : 1;
