@@ -13,52 +13,32 @@
 
 namespace hcx {
 namespace {
-HCX_T512 void fma_loop_f32(int64_t iters) {
-  __asm__ volatile(
-      "vxorps %%xmm0,%%xmm0,%%xmm0\n vxorps %%xmm1,%%xmm1,%%xmm1\n vxorps %%xmm2,%%xmm2,%%xmm2\n"
-      "vxorps %%xmm3,%%xmm3,%%xmm3\n vxorps %%xmm4,%%xmm4,%%xmm4\n vxorps %%xmm5,%%xmm5,%%xmm5\n"
-      "vxorps %%xmm6,%%xmm6,%%xmm6\n vxorps %%xmm7,%%xmm7,%%xmm7\n vxorps %%xmm8,%%xmm8,%%xmm8\n"
-      "vxorps %%xmm9,%%xmm9,%%xmm9\n vxorps %%xmm10,%%xmm10,%%xmm10\n vxorps %%xmm11,%%xmm11,%%xmm11\n"
-      "vxorps %%xmm12,%%xmm12,%%xmm12\n vxorps %%xmm13,%%xmm13,%%xmm13\n vxorps %%xmm14,%%xmm14,%%xmm14\n"
-      "vxorps %%xmm15,%%xmm15,%%xmm15\n vxorps %%xmm16,%%xmm16,%%xmm16\n vxorps %%xmm17,%%xmm17,%%xmm17\n"
-      "1:\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm0\n vfmadd231ps %%zmm16,%%zmm17,%%zmm1\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm2\n vfmadd231ps %%zmm16,%%zmm17,%%zmm3\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm4\n vfmadd231ps %%zmm16,%%zmm17,%%zmm5\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm6\n vfmadd231ps %%zmm16,%%zmm17,%%zmm7\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm8\n vfmadd231ps %%zmm16,%%zmm17,%%zmm9\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm10\n vfmadd231ps %%zmm16,%%zmm17,%%zmm11\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm12\n vfmadd231ps %%zmm16,%%zmm17,%%zmm13\n"
-      "vfmadd231ps %%zmm16,%%zmm17,%%zmm14\n vfmadd231ps %%zmm16,%%zmm17,%%zmm15\n"
-      "dec %0\n jnz 1b\n vzeroupper\n"
-      : "+r"(iters)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "cc");
-}
-__attribute__((target("avx512f,avx512bf16"))) void fma_loop_bf16(int64_t iters) {
-  __asm__ volatile(
-      "vxorps %%xmm0,%%xmm0,%%xmm0\n vxorps %%xmm1,%%xmm1,%%xmm1\n vxorps %%xmm2,%%xmm2,%%xmm2\n"
-      "vxorps %%xmm3,%%xmm3,%%xmm3\n vxorps %%xmm4,%%xmm4,%%xmm4\n vxorps %%xmm5,%%xmm5,%%xmm5\n"
-      "vxorps %%xmm6,%%xmm6,%%xmm6\n vxorps %%xmm7,%%xmm7,%%xmm7\n vxorps %%xmm8,%%xmm8,%%xmm8\n"
-      "vxorps %%xmm9,%%xmm9,%%xmm9\n vxorps %%xmm10,%%xmm10,%%xmm10\n vxorps %%xmm11,%%xmm11,%%xmm11\n"
-      "vxorps %%xmm12,%%xmm12,%%xmm12\n vxorps %%xmm13,%%xmm13,%%xmm13\n vxorps %%xmm14,%%xmm14,%%xmm14\n"
-      "vxorps %%xmm15,%%xmm15,%%xmm15\n vxorps %%xmm16,%%xmm16,%%xmm16\n vxorps %%xmm17,%%xmm17,%%xmm17\n"
-      "1:\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm0\n vdpbf16ps %%zmm16,%%zmm17,%%zmm1\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm2\n vdpbf16ps %%zmm16,%%zmm17,%%zmm3\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm4\n vdpbf16ps %%zmm16,%%zmm17,%%zmm5\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm6\n vdpbf16ps %%zmm16,%%zmm17,%%zmm7\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm8\n vdpbf16ps %%zmm16,%%zmm17,%%zmm9\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm10\n vdpbf16ps %%zmm16,%%zmm17,%%zmm11\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm12\n vdpbf16ps %%zmm16,%%zmm17,%%zmm13\n"
-      "vdpbf16ps %%zmm16,%%zmm17,%%zmm14\n vdpbf16ps %%zmm16,%%zmm17,%%zmm15\n"
-      "dec %0\n jnz 1b\n vzeroupper\n"
-      : "+r"(iters)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "cc");
-}
+// 16 independent accumulator chains of one zmm instruction OP (zmm0-15 += zmm16 . zmm17), iters times.
+#define HCX_ZMM_CHAINS(OP, iters)                                                                             \
+  __asm__ volatile(                                                                                           \
+      "vxorps %%xmm0,%%xmm0,%%xmm0\n vxorps %%xmm1,%%xmm1,%%xmm1\n vxorps %%xmm2,%%xmm2,%%xmm2\n"               \
+      "vxorps %%xmm3,%%xmm3,%%xmm3\n vxorps %%xmm4,%%xmm4,%%xmm4\n vxorps %%xmm5,%%xmm5,%%xmm5\n"               \
+      "vxorps %%xmm6,%%xmm6,%%xmm6\n vxorps %%xmm7,%%xmm7,%%xmm7\n vxorps %%xmm8,%%xmm8,%%xmm8\n"               \
+      "vxorps %%xmm9,%%xmm9,%%xmm9\n vxorps %%xmm10,%%xmm10,%%xmm10\n vxorps %%xmm11,%%xmm11,%%xmm11\n"         \
+      "vxorps %%xmm12,%%xmm12,%%xmm12\n vxorps %%xmm13,%%xmm13,%%xmm13\n vxorps %%xmm14,%%xmm14,%%xmm14\n"      \
+      "vxorps %%xmm15,%%xmm15,%%xmm15\n vxorps %%xmm16,%%xmm16,%%xmm16\n vxorps %%xmm17,%%xmm17,%%xmm17\n"      \
+      "1:\n"                                                                                                  \
+      OP " %%zmm16,%%zmm17,%%zmm0\n" OP " %%zmm16,%%zmm17,%%zmm1\n" \
+      OP " %%zmm16,%%zmm17,%%zmm2\n" OP " %%zmm16,%%zmm17,%%zmm3\n" \
+      OP " %%zmm16,%%zmm17,%%zmm4\n" OP " %%zmm16,%%zmm17,%%zmm5\n" \
+      OP " %%zmm16,%%zmm17,%%zmm6\n" OP " %%zmm16,%%zmm17,%%zmm7\n" \
+      OP " %%zmm16,%%zmm17,%%zmm8\n" OP " %%zmm16,%%zmm17,%%zmm9\n" \
+      OP " %%zmm16,%%zmm17,%%zmm10\n" OP " %%zmm16,%%zmm17,%%zmm11\n" \
+      OP " %%zmm16,%%zmm17,%%zmm12\n" OP " %%zmm16,%%zmm17,%%zmm13\n" \
+      OP " %%zmm16,%%zmm17,%%zmm14\n" OP " %%zmm16,%%zmm17,%%zmm15\n" \
+      "dec %0\n jnz 1b\n vzeroupper\n"                                                                      \
+      : "+r"(iters)                                                                                           \
+      :                                                                                                       \
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",       \
+        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "cc")
+
+HCX_T512 void fma_loop_f32(int64_t iters) { HCX_ZMM_CHAINS("vfmadd231ps", iters); }
+__attribute__((target("avx512f,avx512bf16"))) void fma_loop_bf16(int64_t iters) { HCX_ZMM_CHAINS("vdpbf16ps", iters); }
 HCX_T2 void fma_loop_avx2(int64_t iters) {
   __asm__ volatile(
       "vxorps %%xmm0,%%xmm0,%%xmm0\n vxorps %%xmm1,%%xmm1,%%xmm1\n vxorps %%xmm2,%%xmm2,%%xmm2\n"
