@@ -77,7 +77,9 @@ export const command: Command = {
       for (const f of [target, ...extra]) if (!existsSync(f)) throw new Error(`hcx segmenter analyze: ${f} not found`);
       if (!target.endsWith('.conllu')) throw new Error(`hcx segmenter analyze: ${target}: the target must be a CoNLL-U file (its XPOS column names the morphemes' tags)`);
       const folds = flagNumber(a, 'folds', 4), t0 = performance.now();
-      const r = analyzeSegmenter(readConlluTagged(target), extra.flatMap(readGold), folds, trainOpts(a));
+      const tagged = readConlluTagged(target);
+      if (tagged.length < folds) throw new Error(`hcx segmenter analyze: ${target}: ${tagged.length} fully Hangul words whose LEMMA and XPOS columns have the same number of '+' parts; need at least ${folds}`);
+      const r = analyzeSegmenter(tagged, extra.flatMap(readGold), folds, trainOpts(a));
       if (flagBool(a, 'json')) { console.log(JSON.stringify({ target, extra, ...r })); return; }
       console.log(`${folds}-fold CV on the fully Hangul words of ${path.basename(target)} (+ ${extra.map((f) => path.basename(f)).join(', ') || 'nothing'}), ` +
         `${((performance.now() - t0) / 1000).toFixed(1)} s`);
