@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import path from 'node:path';
 import type { OptimizerState } from '../tensor/index.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
-import { loadSafetensors, saveSafetensors, toFloat32, writeFileAtomic, type StTensor } from './safetensors.js';
+import { loadSafetensors, SafetensorsReader, saveSafetensors, toFloat32, writeFileAtomic, type StTensor } from './safetensors.js';
 import { Transformer } from './transformer.js';
 
 export interface TrainState {
@@ -83,8 +83,23 @@ export function loadModel(dir: string): Transformer {
   const config: ModelConfig = parseModelConfig(raw, cfgFile);
   const model = new Transformer(config);
   const file = path.join(ck, 'model.safetensors');
-  setWeights(model, loadSafetensors(file).tensors, file);
+  const r = SafetensorsReader.open(file);
+  try {
+    readWeights(model, r);
+  } finally {
+    r.close();
+  }
   return model;
+}
+
+/** Reads every parameter of `model` from an open safetensors file straight into the parameter's array. */
+export function readWeights(model: Transformer, r: SafetensorsReader): void {
+  for (const [name, t] of model.params) {
+    const e = r.entries.get(name);
+    if (!e) throw new Error(`${r.file}: missing tensor ${name}`);
+    if (e.shape.join(',') !== t.shape.join(',')) throw new Error(`${r.file}: ${name} has shape [${e.shape}], the config needs [${t.shape}]`);
+    r.read(name, 'f32', t.data);
+  }
 }
 
 /** Copies every parameter of `model` from `tensors` (read from `file`, named in errors). */
