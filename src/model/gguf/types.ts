@@ -3,6 +3,18 @@
 // load by the native `dequantize` kernel (src/native/dequant.cc).
 import { native } from '../../native/index.js';
 
+/** GGUF metadata value types. */
+export const GgufType = {
+  UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12,
+} as const;
+
+export type GgufScalarType = Exclude<(typeof GgufType)[keyof typeof GgufType], 9>;
+
+/** A metadata value with its explicit GGUF type (arrays are homogeneous). */
+export type GgufValue =
+  | { type: GgufScalarType; value: number | bigint | boolean | string }
+  | { type: 9; itemType: GgufScalarType; value: (number | bigint | boolean | string)[] };
+
 /** ggml type id -> name (all of ggml's; most are not readable here, but errors can name them). */
 export const GGML_TYPE_NAMES: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K',
@@ -50,4 +62,14 @@ export function ggmlBytes(id: number, n: number): number {
  */
 export function dequantize(typeId: number, src: Uint8Array, dst: Float32Array | Uint16Array, n: number): void {
   native.dequantize(typeId, src, dst, n);
+}
+
+/** A float32 as the shortest decimal that rounds to the same float32 (1e-5, not 9.999999747378752e-6). */
+export function shortestF32(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  for (let p = 1; p <= 9; p++) {
+    const c = Number(x.toPrecision(p));
+    if (Math.fround(c) === x) return c;
+  }
+  return x;
 }
