@@ -4,14 +4,15 @@
 //
 // Reading streams: the header is read and validated on its own (capped at 100 MB, as Hugging Face's library
 // does), then each tensor is read with positioned reads straight into its destination typed array, so there is
-// no whole-file buffer (files over 2 GiB load) and no copy. Converting to float32 or bf16 goes through a small
-// scratch buffer and the native conversion kernel. Writing streams too: header, then each tensor's own bytes.
+// no whole-file buffer (files over 2 GiB load) and no copy. The reads run on the native thread pool (a fresh
+// array's page faults, which cost more than the copy, are taken on every core); converting to float32 or bf16
+// goes through a per-thread 4 MiB buffer. Writing streams too: header, then each tensor's own bytes.
 //
 //   const r = SafetensorsReader.open(file);            // header only
 //   try { const t = r.read('model.norm.weight', 'f32'); ... } finally { r.close(); }
 //   loadSafetensors(file, { as: 'bf16' })               // every tensor
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { dequantize } from './gguf/types.js';
+import { dequantize, readTensorData } from './gguf/types.js';
 import { writeAll, writeFileAtomicWith } from '../util/atomic.js';
 
 export type StDtype = 'F32' | 'BF16' | 'F16' | 'I32';
@@ -108,12 +109,6 @@ export function readExact(fd: number, dst: Uint8Array, pos: number, file: string
   }
 }
 
-let scratch: Uint8Array | null = null;
-/** The conversion buffer: 16 MiB, reused (reads are synchronous, so one is enough). */
-function scratchBuffer(): Uint8Array {
-  return (scratch ??= new Uint8Array(16 << 20));
-}
-
 /** An open safetensors file: its validated header; tensors are read on demand. */
 export class SafetensorsReader {
   private constructor(readonly file: string, private fd: number, readonly entries: Map<string, StEntry>,
@@ -157,18 +152,8 @@ export class SafetensorsReader {
         throw new Error(`${this.file}: tensor ${JSON.stringify(name)} (${e.dtype} [${e.shape}]) read as ${target} needs ${n} values in a ${target === 'F32' ? 'Float32Array' : target === 'I32' ? 'Int32Array' : 'Uint16Array'}`);
       }
     } else data = typedArray(target, n);
-    const what = `tensor ${JSON.stringify(name)}`;
-    if (target === e.dtype) readExact(this.fd, bytesOf(data), e.begin, this.file, what);
-    else {
-      const el = BYTES[e.dtype], buf = scratchBuffer();
-      const per = Math.floor(buf.length / el);
-      for (let i = 0; i < n; i += per) {
-        const m = Math.min(per, n - i);
-        const chunk = buf.subarray(0, m * el);
-        readExact(this.fd, chunk, e.begin + i * el, this.file, what);
-        dequantize(GGML_ID[e.dtype], chunk, (data as Float32Array | Uint16Array).subarray(i, i + m), m);
-      }
-    }
+    // I32 is read raw, as 4-byte values: the ggml F32 layout has the same size.
+    readTensorData(this.fd, e.begin, GGML_ID[e.dtype === 'I32' ? 'F32' : e.dtype], n, data, target === e.dtype, this.file, `tensor ${JSON.stringify(name)}`);
     return { dtype: target, shape: [...e.shape], data };
   }
 

@@ -12,8 +12,12 @@
 #include "napi_util.h"
 #include "threadpool.h"
 #include <immintrin.h>
+#include <unistd.h>
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace hcx {
 namespace {
@@ -190,29 +194,55 @@ bool has_f16c() {
   return v && isa() != Isa::Portable;
 }
 
-// Values [v0, v1) of a plain (F32 / F16 / BF16) tensor.
-void plain(int t, const uint8_t* src, float* f32, uint16_t* b16, int64_t v0, int64_t v1) {
-  int64_t n = v1 - v0;
+// n values of a plain (F32 / F16 / BF16) tensor from src into f32 or b16 (pointers already at the first value).
+void plain(int t, const uint8_t* src, float* f32, uint16_t* b16, int64_t n) {
   if (t == F32) {
-    const float* s = (const float*)src + v0;  // src is 4-byte aligned: checked by the caller
-    if (f32) std::memcpy(f32 + v0, s, n * 4); else f32_to_bf16_n(s, b16 + v0, n);
+    const float* s = (const float*)src;  // 4-byte aligned: checked by the callers
+    if (f32) std::memcpy(f32, s, n * 4); else f32_to_bf16_n(s, b16, n);
   } else if (t == BF16) {
-    const uint16_t* s = (const uint16_t*)src + v0;
-    if (f32) bf16_to_f32_n(s, f32 + v0, n); else std::memcpy(b16 + v0, s, n * 2);
+    const uint16_t* s = (const uint16_t*)src;
+    if (f32) bf16_to_f32_n(s, f32, n); else std::memcpy(b16, s, n * 2);
   } else {  // F16
-    const uint16_t* s = (const uint16_t*)src + v0;
+    const uint16_t* s = (const uint16_t*)src;
     if (f32) {
-      if (has_f16c()) f16_to_f32_f16c(s, f32 + v0, n);
-      else for (int64_t i = 0; i < n; i++) f32[v0 + i] = h2f(s[i]);
+      if (has_f16c()) f16_to_f32_f16c(s, f32, n);
+      else for (int64_t i = 0; i < n; i++) f32[i] = h2f(s[i]);
     } else {
       float tmp[512];
       for (int64_t i = 0; i < n; i += 512) {
         int64_t m = std::min<int64_t>(512, n - i);
         if (has_f16c()) f16_to_f32_f16c(s + i, tmp, m); else for (int64_t k = 0; k < m; k++) tmp[k] = h2f(s[i + k]);
-        f32_to_bf16_n(tmp, b16 + v0 + i, m);
+        f32_to_bf16_n(tmp, b16 + i, m);
       }
     }
   }
+}
+
+// Blocks [b0, b1) of src (a whole tensor's data) into the output, single-threaded.
+void convert(int type, const Layout& L, const uint8_t* src, float* f32, uint16_t* b16, int64_t b0, int64_t b1) {
+  if (L.block == 1) {
+    plain(type, src + b0 * L.bytes, f32 ? f32 + b0 : nullptr, b16 ? b16 + b0 : nullptr, b1 - b0);
+    return;
+  }
+  for (int64_t b = b0; b < b1; b++) {
+    if (f32) block(type, src + b * L.bytes, b * L.block, OutF32{f32});
+    else block(type, src + b * L.bytes, b * L.block, OutBf16{b16});
+  }
+}
+
+// The output array of argument i: a Float32Array (float32) or a Uint16Array (bf16); false with an error otherwise.
+bool out_array(Args& a, size_t i, float** f32, uint16_t** b16, size_t* len, bool allowBytes, uint8_t** bytes) {
+  napi_typedarray_type dt;
+  void* p = nullptr;
+  napi_value ab;
+  size_t off = 0;
+  *f32 = nullptr; *b16 = nullptr;
+  if (i >= a.argc || napi_get_typedarray_info(a.env, a.argv[i], &dt, len, &p, &ab, &off) != napi_ok) return false;
+  if (bytes) *bytes = (uint8_t*)p;
+  if (dt == napi_float32_array) *f32 = (float*)p;
+  else if (dt == napi_uint16_array) *b16 = (uint16_t*)p;
+  else if (!allowBytes) return false;
+  return true;
 }
 
 // dequantize(type, src: Uint8Array, dst: Float32Array | Uint16Array (bf16), n): the first n values of src's
@@ -222,15 +252,9 @@ napi_value Dequantize(napi_env env, napi_callback_info info) {
   int type = (int)a.i64(0);
   size_t srcLen = 0, dstLen = 0;
   const uint8_t* src = a.arr<uint8_t>(1, &srcLen);
-  napi_typedarray_type dt;
-  void* dptr = nullptr;
-  napi_value ab;
-  size_t off = 0;
-  if (a.argc < 4 || napi_get_typedarray_info(env, a.argv[2], &dt, &dstLen, &dptr, &ab, &off) != napi_ok ||
-      (dt != napi_float32_array && dt != napi_uint16_array)) {
-    a.fail("dequantize: dst must be a Float32Array or a Uint16Array (bf16)");
-    return nullptr;
-  }
+  float* f32;
+  uint16_t* b16;
+  if (!out_array(a, 2, &f32, &b16, &dstLen, false, nullptr)) { a.fail("dequantize: dst must be a Float32Array or a Uint16Array (bf16)"); return nullptr; }
   int64_t n = a.i64(3);
   if (a.failed) return nullptr;
   Layout L;
@@ -240,23 +264,84 @@ napi_value Dequantize(napi_env env, napi_callback_info info) {
   if ((int64_t)srcLen < blocks * L.bytes) { a.fail("dequantize: src is shorter than n values need"); return nullptr; }
   if ((int64_t)dstLen < n) { a.fail("dequantize: dst is shorter than n"); return nullptr; }
   if (L.block == 1 && ((uintptr_t)src % L.bytes)) { a.fail("dequantize: src is not aligned to its element size"); return nullptr; }
-  float* f32 = dt == napi_float32_array ? (float*)dptr : nullptr;
-  uint16_t* b16 = dt == napi_uint16_array ? (uint16_t*)dptr : nullptr;
-  if (L.block == 1) {
-    parallel_for(n, 1 << 16, [&](int64_t v0, int64_t v1, int) { plain(type, src, f32, b16, v0, v1); });
-  } else {
-    parallel_for(blocks, 2048 / L.block + 16, [&](int64_t b0, int64_t b1, int) {
-      for (int64_t b = b0; b < b1; b++) {
-        if (f32) block(type, src + b * L.bytes, b * L.block, OutF32{f32});
-        else block(type, src + b * L.bytes, b * L.block, OutBf16{b16});
-      }
-    });
-  }
+  parallel_for(blocks, L.block == 1 ? 1 << 16 : 2048 / L.block + 16, [&](int64_t b0, int64_t b1, int) { convert(type, L, src, f32, b16, b0, b1); });
   return undef(env);
+}
+
+// pread until len bytes are read. Returns 0; or 1 + the offset (from pos) where the file ended; or -1 - errno.
+int64_t pread_full(int fd, uint8_t* dst, int64_t len, int64_t pos) {
+  for (int64_t got = 0; got < len;) {
+    ssize_t r = pread(fd, dst + got, (size_t)std::min<int64_t>(len - got, 1 << 30), (off_t)(pos + got));
+    if (r < 0) { if (errno == EINTR) continue; return -1 - (int64_t)errno; }
+    if (r == 0) return 1 + got;
+    got += r;
+  }
+  return 0;
+}
+
+size_t element_bytes(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float32_array: case napi_int32_array: case napi_uint32_array: return 4;
+    case napi_uint16_array: case napi_int16_array: return 2;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: return 8;
+    default: return 1;
+  }
+}
+
+// readTensor(fd, position, type, n, dst, raw): n values of ggml `type` stored at `position` in the open file fd,
+// read with positioned reads on the thread pool (each thread a contiguous range, so the kernel's page faults on
+// a fresh dst are taken in parallel) and, unless raw, converted to float32 (Float32Array dst) or bf16 (Uint16Array).
+// raw copies the bytes as stored (dst any typed array of the right byte size). Returns -1 when all was read,
+// else the file offset where the file ended; a read error throws.
+napi_value ReadTensor(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int fd = (int)a.i64(0);
+  int64_t pos = a.i64(1);
+  int type = (int)a.i64(2);
+  int64_t n = a.i64(3);
+  float* f32;
+  uint16_t* b16;
+  uint8_t* bytes = nullptr;
+  size_t dstLen = 0;
+  bool raw = a.num(5) != 0;
+  if (a.failed) return nullptr;
+  if (!out_array(a, 4, &f32, &b16, &dstLen, raw, &bytes)) { a.fail("readTensor: dst must be a Float32Array or a Uint16Array (bf16)"); return nullptr; }
+  Layout L;
+  if (!layout(type, &L)) { a.fail("readTensor: unsupported ggml type"); return nullptr; }
+  if (n < 0 || n % L.block || pos < 0) { a.fail("readTensor: n is not a multiple of the block size"); return nullptr; }
+  int64_t blocks = n / L.block, total = blocks * L.bytes;
+  napi_typedarray_type dt;
+  napi_get_typedarray_info(env, a.argv[4], &dt, &dstLen, nullptr, nullptr, nullptr);
+  if (raw ? (int64_t)(dstLen * element_bytes(dt)) != total : (int64_t)dstLen != n) { a.fail("readTensor: dst does not have the tensor's size"); return nullptr; }
+  // Chunks of whole blocks, about 4 MiB: contiguous ranges of them per thread.
+  const int64_t per = std::max<int64_t>(1, (4 << 20) / L.bytes), chunks = (blocks + per - 1) / per;
+  std::atomic<int64_t> eof(-1);
+  std::atomic<int> err(0);
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1, int) {
+    thread_local std::vector<uint8_t> scratch;
+    for (int64_t c = c0; c < c1 && eof.load() < 0 && err.load() == 0; c++) {
+      int64_t b0 = c * per, b1 = std::min(blocks, b0 + per), off = b0 * L.bytes, len = (b1 - b0) * L.bytes;
+      uint8_t* into = bytes + off;
+      if (!raw) { if ((int64_t)scratch.size() < len) scratch.resize(len); into = scratch.data(); }
+      int64_t r = pread_full(fd, into, len, pos + off);
+      if (r < 0) { err.store((int)(-1 - r)); break; }
+      if (r > 0) {  // the file ended: keep the earliest such offset
+        int64_t at = pos + off + r - 1, cur = eof.load();
+        while ((cur < 0 || at < cur) && !eof.compare_exchange_weak(cur, at)) {}
+        break;
+      }
+      if (!raw) convert(type, L, into - b0 * L.bytes, f32, b16, b0, b1);
+    }
+  });
+  if (err.load()) { a.fail(std::strerror(err.load())); return nullptr; }
+  return number(env, (double)eof.load());
 }
 
 }  // namespace
 
-void register_dequant(napi_env env, napi_value exports) { define(env, exports, "dequantize", Dequantize); }
+void register_dequant(napi_env env, napi_value exports) {
+  define(env, exports, "dequantize", Dequantize);
+  define(env, exports, "readTensor", ReadTensor);
+}
 
 }  // namespace hcx

@@ -88,6 +88,27 @@ test('reading into a caller array, which must have the right type and size', () 
   }
 });
 
+test('a file cut short after its header was read: the read names the file, tensor and byte', () => {
+  const dir = tmp();
+  try {
+    const file = path.join(dir, 'm.safetensors');
+    saveSafetensors(file, sample());
+    const r = SafetensorsReader.open(file);
+    try {
+      const e = r.entry('w.f16');
+      const fd = openSync(file, 'r+');
+      ftruncateSync(fd, e.begin + 10);
+      closeSync(fd);
+      assert.throws(() => r.read('w.f16', 'f32'), new RegExp(`m\\.safetensors: unexpected end of file reading tensor "w\\.f16" \\(at byte ${e.begin + 10}\\)`));
+      assert.throws(() => r.read('w.f16'), /unexpected end of file reading tensor "w\.f16"/);
+    } finally {
+      r.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a failed write leaves no file and no temporary', () => {
   const dir = tmp();
   try {

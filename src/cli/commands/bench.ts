@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> 
   serve: () => import('../../bench/serve.js'),
   train: () => import('../../bench/train.js'),
   decode: () => import('../../bench/decode.js'),
+  load: () => import('../../bench/load.js'),
 };
 
 export const command: Command = {

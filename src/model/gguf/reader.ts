@@ -1,6 +1,6 @@
 // Reading GGUF files (v2 and v3) without loading them whole: the header (metadata and tensor infos) is parsed
-// through a small read window, then each tensor is read with positioned reads and dequantised (native kernel)
-// into a float32 or bf16 array. A model split by gguf-split (PREFIX-00001-of-0000N.gguf, with split.no /
+// through a small read window, then each tensor is read with positioned reads and dequantised into a float32 or
+// bf16 array, both on the native thread pool (readTensorData). A model split by gguf-split (PREFIX-00001-of-0000N.gguf, with split.no /
 // split.count / split.tensors.count in each part) opens as one: the metadata is the first part's, the tensors
 // are the union of all parts'.
 //
@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fstatSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { readExact } from '../safetensors.js';
-import { dequantize, ggmlLayout, ggmlTypeName, GgufType, type GgufScalarType, type GgufValue } from './types.js';
+import { ggmlLayout, ggmlTypeName, GgufType, readTensorData, type GgufScalarType, type GgufValue } from './types.js';
 
 export interface GgufTensorInfo {
   name: string;
@@ -187,8 +187,6 @@ function metaInt(h: GgufHeader, key: string): number | undefined {
   return Number(v.value);
 }
 
-let scratch: Uint8Array | null = null;
-
 /** An open GGUF model (one file or all parts of a split one); tensors read on demand. */
 export class GgufReader {
   readonly tensors = new Map<string, GgufTensorInfo>();
@@ -252,7 +250,7 @@ export class GgufReader {
     const t = this.info(name);
     if (!ggmlLayout(t.type)) throw new Error(`${t.file}: tensor ${JSON.stringify(t.name)} has ggml type ${ggmlTypeName(t.type)}, which hcx does not read`);
     const out = new Uint8Array(t.bytes);
-    readExact(this.fds.get(t.file)!, out, t.offset, t.file, `tensor ${JSON.stringify(t.name)}`);
+    readTensorData(this.fds.get(t.file)!, t.offset, t.type, t.dims.reduce((a, b) => a * b, 1), out, true, t.file, `tensor ${JSON.stringify(t.name)}`);
     return out;
   }
 
@@ -268,19 +266,8 @@ export class GgufReader {
     const n = t.dims.reduce((a, b) => a * b, 1);
     const out = into ?? (as === 'f32' ? new Float32Array(n) : new Uint16Array(n));
     if ((as === 'f32') !== out instanceof Float32Array || out.length !== n) throw new Error(`${where}: read as ${as} needs ${n} values in a ${as === 'f32' ? 'Float32Array' : 'Uint16Array'}`);
-    const fd = this.fds.get(t.file)!;
-    if ((l.name === 'F32' && as === 'f32') || (l.name === 'BF16' && as === 'bf16')) {
-      readExact(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), t.offset, t.file, `tensor ${JSON.stringify(t.name)}`);
-      return out;
-    }
-    const buf = (scratch ??= new Uint8Array(16 << 20));
-    const blocksPer = Math.floor(buf.length / l.bytes), blocks = n / l.block;
-    for (let b = 0; b < blocks; b += blocksPer) {
-      const nb = Math.min(blocksPer, blocks - b);
-      const chunk = buf.subarray(0, nb * l.bytes);
-      readExact(fd, chunk, t.offset + b * l.bytes, t.file, `tensor ${JSON.stringify(t.name)}`);
-      dequantize(t.type, chunk, out.subarray(b * l.block, (b + nb) * l.block), nb * l.block);
-    }
+    const raw = (l.name === 'F32' && as === 'f32') || (l.name === 'BF16' && as === 'bf16');
+    readTensorData(this.fds.get(t.file)!, t.offset, t.type, n, out, raw, t.file, `tensor ${JSON.stringify(t.name)}`);
     return out;
   }
 

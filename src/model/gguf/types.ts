@@ -64,6 +64,17 @@ export function dequantize(typeId: number, src: Uint8Array, dst: Float32Array | 
   native.dequantize(typeId, src, dst, n);
 }
 
+/**
+ * `n` values of ggml type `typeId` stored at byte `position` of the open file `fd` into `dst`, read by positioned
+ * reads on the thread pool (so the page faults of a fresh `dst` are taken on every core): converted to float32
+ * (Float32Array) or bf16 (Uint16Array), or with `raw` copied as stored (dst of the same byte size). A file that
+ * ends early is an error naming `file` and `what`.
+ */
+export function readTensorData(fd: number, position: number, typeId: number, n: number, dst: ArrayBufferView, raw: boolean, file: string, what: string): void {
+  const eof = native.readTensor(fd, position, typeId, n, dst, raw ? 1 : 0);
+  if (eof >= 0) throw new Error(`${file}: unexpected end of file reading ${what} (at byte ${eof})`);
+}
+
 /** A float32 as the shortest decimal that rounds to the same float32 (1e-5, not 9.999999747378752e-6). */
 export function shortestF32(x: number): number {
   if (!Number.isFinite(x)) return x;
