@@ -3,7 +3,7 @@ import { parseArgs, flagBool, flagString } from '../args.js';
 
 export const command: Command = {
   summary: 'pretrain a model on built shards (two-phase context curriculum, checkpoints, --resume)',
-  usage: 'hcx pretrain --config FILE [--resume] [--quiet]\n\nconfig fields: runDir, data, model (preset or object), tokenizer, batchSize, gradAccum, steps, lr, minLr,\nwarmupSteps, weightDecay, beta1, beta2, clip, longShare, longRopeBase, evalEvery, evalBatches, heldoutRecords,\nsaveEvery, keepCheckpoints, seed, logEvery',
+  usage: 'hcx pretrain --config FILE [--resume] [--quiet]\n\nconfig fields: runDir, data, model (preset or object), tokenizer, batchSize, gradAccum, steps, lr, minLr,\nwarmupSteps, weightDecay, beta1, beta2, clip, longShare, longRopeBase, evalEvery, evalBatches, heldoutRecords,\nsaveEvery, keepCheckpoints, seed, logEvery, computeDtype (f32|bf16). FILE is JSON or YAML (.yaml/.yml).',
   async run(argv) {
     const p = parseArgs(argv);
     const file = flagString(p, 'config');
