@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, flagBool, flagNumber, flagString } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { median, table } from './stats.js';
 import { parseModelConfig, type ModelConfig } from '../model/config.js';
 
@@ -22,7 +22,6 @@ interface Row {
 }
 interface WorkerResult { seconds: number; peak_rss_mb: number; base_rss_mb: number; values: number }
 
-const KNOWN = new Set(['json', 'repeat', 'size-mb', 'dir', 'keep', 'no-python', 'worker']);
 
 function procStatusMb(key: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
@@ -144,21 +143,28 @@ function timeCat(file: string): number {
   return Number(r.stdout.trim()) / 1e9;
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  for (const k of p.flags.keys()) if (!KNOWN.has(k)) throw new Error(`hcx bench load: unknown flag --${k} (flags: --json, --repeat N, --size-mb MB, --dir DIR, --keep, --no-python)`);
-  if (p.flags.has('worker')) {
-    if (p.positional[0] === 'write') {
-      process.stdout.write(JSON.stringify(await writeModel(p.positional[1], Number(p.positional[2]))) + '\n');
-      return;
-    }
-    return worker(p.positional[0], p.positional[1], p.positional[2]);
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  repeat: { type: 'number', integer: true, min: 1, default: 5, description: 'timed rounds (median)' },
+  'size-mb': { type: 'number', min: 1, default: 1024, placeholder: 'MB', description: 'model size in bf16' },
+  dir: { type: 'string', placeholder: 'DIR', description: 'where to write the model (default: the OS temp folder)' },
+  keep: { type: 'boolean', description: 'keep the written model files' },
+  'no-python': { type: 'boolean', description: 'skip the Python safetensors peer' },
+  worker: { type: 'string', choices: ['write', 'safetensors', 'safetensors-touched', 'gguf'], hidden: true, description: 'internal: one load (or the model write) in this process' },
+  file: { type: 'string', hidden: true, description: 'internal: the worker\'s model file or folder' },
+  as: { type: 'string', choices: ['stored', 'f32', 'bf16'], hidden: true, description: 'internal: the worker\'s output dtype' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'weights load time and peak RSS: safetensors and GGUF against cat on the same file', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  if (o.worker === 'write') {
+    process.stdout.write(JSON.stringify(await writeModel(o.file!, o.sizeMb)) + '\n');
+    return;
   }
-  const json = flagBool(p, 'json');
-  const repeat = flagNumber(p, 'repeat', 5), mb = flagNumber(p, 'size-mb', 1024);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${repeat}`);
-  if (!(mb >= 1)) throw new Error(`--size-mb must be at least 1, got ${mb}`);
-  const root = flagString(p, 'dir', os.tmpdir())!;
+  if (o.worker) return worker(o.worker, o.file!, o.as ?? 'stored');
+  const { json, repeat, sizeMb: mb } = o;
+  const root = o.dir ?? os.tmpdir();
   const dir = mkdtempSync(path.join(root, 'hcx-bench-load-'));
   const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const log = (s: string): void => { if (!json) process.stderr.write(s + '\n'); };
@@ -168,19 +174,19 @@ export async function run(argv: string[]): Promise<void> {
   try {
     log(`writing a ~${mb} MB bf16 model (safetensors) and its GGUF F16 into ${dir} ...`);
     // Written by a child, so this process (which forks every case) stays small.
-    const w = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`, 'bench', 'load', '--worker=1', 'write', dir, String(mb)],
+    const w = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`, 'bench', 'load', '--worker', 'write', '--file', dir, '--size-mb', String(mb)],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (w.status !== 0) throw new Error('load bench: writing the model failed');
     const m = JSON.parse(w.stdout.trim().split('\n').pop()!) as Awaited<ReturnType<typeof writeModel>>;
     params = m.params;
     const stFile = path.join(m.hfDir, 'model.safetensors');
     const sizeMb = (f: string): number => statSync(f).size / 1e6;
-    const py = flagBool(p, 'no-python') ? null : pythonBin();
+    const py = o.noPython ? null : pythonBin();
     for (const f of [stFile, m.gguf]) timeCat(f); // warm the page cache
     type Case = { row: Omit<Row, 'seconds'>; once: () => WorkerResult & { process_seconds?: number } };
     const child = (format: string, file: string, as: string) => (): WorkerResult & { process_seconds: number } => {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`, 'bench', 'load', '--worker=1', format, file, as],
+      const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`, 'bench', 'load', '--worker', format, '--file', file, '--as', as],
         { encoding: 'utf8', maxBuffer: 1 << 20 });
       if (r.status !== 0) throw new Error(`load bench worker failed (${format} as ${as}): ${r.stderr}`);
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as WorkerResult;
@@ -228,7 +234,7 @@ export async function run(argv: string[]): Promise<void> {
       if (cat && r.system !== 'cat') r.ratio_over_cat = r.seconds / cat.seconds;
     }
   } finally {
-    if (!flagBool(p, 'keep')) rmSync(dir, { recursive: true, force: true });
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }
   const load = { before: loadBefore, after: os.loadavg()[0], cpus: os.cpus().length };
   const shape = { ...benchConfig(mb), params, repeat, page_cache: 'warm: every file read once before timing, then rounds interleave all cases' };

@@ -25,5 +25,5 @@ test('bench load --json: every case reports, hcx rows carry the ratio over cat a
   }
   const bad = spawnSync(process.execPath, [bin, 'bench', 'load', '--sizemb', '4'], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /hcx bench load: unknown flag --sizemb/);
+  assert.match(bad.stderr, /hcx bench load: unknown option --sizemb \(did you mean --size-mb\?\)/);
 });
