@@ -12,6 +12,7 @@
 #include "napi_util.h"
 #include "threadpool.h"
 #include <immintrin.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
@@ -279,6 +280,16 @@ int64_t pread_full(int fd, uint8_t* dst, int64_t len, int64_t pos) {
   return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL, which is ignored
+#endif
+// Fault in the whole pages of [p, p + n) for writing in one call: a fresh array's pages otherwise fault one by
+// one inside pread or the conversion, which costs more than the copy (measured about 1.6x on this VM).
+void populate(void* p, int64_t n) {
+  uintptr_t b = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+  if (e > b) madvise((void*)b, e - b, MADV_POPULATE_WRITE);
+}
+
 size_t element_bytes(napi_typedarray_type t) {
   switch (t) {
     case napi_float32_array: case napi_int32_array: case napi_uint32_array: return 4;
@@ -322,7 +333,13 @@ napi_value ReadTensor(napi_env env, napi_callback_info info) {
     for (int64_t c = c0; c < c1 && eof.load() < 0 && err.load() == 0; c++) {
       int64_t b0 = c * per, b1 = std::min(blocks, b0 + per), off = b0 * L.bytes, len = (b1 - b0) * L.bytes;
       uint8_t* into = bytes + off;
-      if (!raw) { if ((int64_t)scratch.size() < len) scratch.resize(len); into = scratch.data(); }
+      if (raw) populate(into, len);
+      else {
+        if ((int64_t)scratch.size() < len) scratch.resize(len);
+        into = scratch.data();
+        int64_t esz = f32 ? 4 : 2;
+        populate(bytes + b0 * L.block * esz, (b1 - b0) * L.block * esz);
+      }
       int64_t r = pread_full(fd, into, len, pos + off);
       if (r < 0) { err.store((int)(-1 - r)); break; }
       if (r > 0) {  // the file ended: keep the earliest such offset
