@@ -70,13 +70,13 @@ class Cursor {
   u64(): bigint { const [b, o] = this.at(8); return b.readBigUInt64LE(o); }
   i64(): bigint { const [b, o] = this.at(8); return b.readBigInt64LE(o); }
   /** A u64 count, length or offset, which must fit a JS number and `limit`. */
-  size_(limit = Number.MAX_SAFE_INTEGER): number {
+  count(limit = Number.MAX_SAFE_INTEGER): number {
     const v = this.u64();
     if (v > BigInt(limit)) throw new Error(`${this.file}: ${this.what}: size ${v} is larger than the file allows`);
     return Number(v);
   }
   str(): string {
-    const n = this.size_(this.size);
+    const n = this.count(this.size);
     const [b, o] = this.at(n);
     return b.toString('utf8', o, o + n);
   }
@@ -112,9 +112,9 @@ export function parseGgufHeader(src: Buffer | number, file: string): GgufHeader 
   const version = c.u32();
   if (version !== 2 && version !== 3) throw new Error(`${file}: unsupported GGUF version ${version} (hcx reads 2 and 3)`);
   c.what = 'the tensor count';
-  const nTensors = c.size_(fileSize);
+  const nTensors = c.count(fileSize);
   c.what = 'the metadata count';
-  const nKv = c.size_(fileSize);
+  const nKv = c.count(fileSize);
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
     c.what = `metadata key #${i}`;
@@ -124,7 +124,7 @@ export function parseGgufHeader(src: Buffer | number, file: string): GgufHeader 
     if (type === GgufType.ARRAY) {
       const itemType = c.u32();
       if (itemType === GgufType.ARRAY) throw new Error(`${file}: metadata ${JSON.stringify(key)}: nested arrays are not supported`);
-      const n = c.size_(fileSize);
+      const n = c.count(fileSize);
       const value: (number | bigint | boolean | string)[] = new Array(n);
       for (let j = 0; j < n; j++) value[j] = readScalar(c, itemType);
       metadata.set(key, { type: 9, itemType: itemType as GgufScalarType, value });
@@ -143,9 +143,9 @@ export function parseGgufHeader(src: Buffer | number, file: string): GgufHeader 
     const nd = c.u32();
     if (nd < 1 || nd > 4) throw new Error(`${file}: tensor ${JSON.stringify(name)} has ${nd} dimensions (1 to 4 allowed)`);
     const dims: number[] = [];
-    for (let j = 0; j < nd; j++) dims.push(c.size_());
+    for (let j = 0; j < nd; j++) dims.push(c.count());
     const type = c.u32();
-    const offset = c.size_();
+    const offset = c.count();
     tensors.push({ name, dims, type, offset, bytes: 0, file });
   }
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
