@@ -48,6 +48,7 @@ export class ChatTemplate {
     } catch (e) {
       throw new ChatTemplateError(`${origin}: the chat template does not parse: ${(e as Error).message}`);
     }
+    routeStripCalls(this.compiled.parsed);
   }
 
   render(messages: readonly ChatTurn[], opts: ChatOptions = {}): string {
@@ -56,6 +57,7 @@ export class ChatTemplate {
       if (!m || typeof m.role !== 'string') throw new ChatTemplateError(`chat: message ${i} has no role`);
     });
     const items: Record<string, unknown> = {
+      ...STRIP_HELPERS,
       ...this.vars,
       ...(opts.vars ?? {}),
       messages: structuredClone(messages),
@@ -158,6 +160,42 @@ function variants(c: string): string[] {
   const py = /^[\s\x1c-\x1f\x85]+|[\s\x1c-\x1f\x85]+$/g; // Python's str.strip() whitespace
   const out = [c, c.trim(), c.trimStart(), c.trimEnd(), c.replace(py, ''), c.replace(/^\n+|\n+$/g, ''), c.replace(/^\n+/, ''), c.replace(/\n+$/, '')];
   return [...new Set(out)];
+}
+
+// @huggingface/jinja ignores the argument of str.strip/lstrip/rstrip (it always strips whitespace), which changes
+// e.g. Qwen3's rendering (content.lstrip('\n') keeps leading spaces in Python). Calls with an argument are
+// rerouted to helpers with Python's semantics.
+const STRIP_HELPERS: Record<string, (s: unknown, chars: unknown) => string> = {
+  __hcx_strip: (s, c) => pyStrip(s, c, true, true),
+  __hcx_lstrip: (s, c) => pyStrip(s, c, true, false),
+  __hcx_rstrip: (s, c) => pyStrip(s, c, false, true),
+};
+
+function pyStrip(s: unknown, chars: unknown, left: boolean, right: boolean): string {
+  if (typeof s !== 'string') throw new Error(`strip() called on ${typeof s}, not a string`);
+  if (chars === null || chars === undefined) return left && right ? s.trim() : left ? s.trimStart() : s.trimEnd();
+  if (typeof chars !== 'string') throw new Error('strip() takes a string of characters');
+  const set = new Set(chars);
+  const cps = [...s];
+  let a = 0, b = cps.length;
+  if (left) while (a < b && set.has(cps[a])) a++;
+  if (right) while (b > a && set.has(cps[b - 1])) b--;
+  return cps.slice(a, b).join('');
+}
+
+type AstNode = { type?: string; [k: string]: unknown };
+function routeStripCalls(node: unknown): void {
+  if (Array.isArray(node)) { for (const n of node) routeStripCalls(n); return; }
+  if (!node || typeof node !== 'object') return;
+  const n = node as AstNode;
+  for (const v of Object.values(n)) routeStripCalls(v);
+  if (n.type !== 'CallExpression') return;
+  const callee = n.callee as AstNode, args = n.args as unknown[];
+  if (callee?.type !== 'MemberExpression' || callee.computed || !Array.isArray(args) || args.length !== 1) return;
+  const prop = callee.property as AstNode;
+  if (prop?.type !== 'Identifier' || !['strip', 'lstrip', 'rstrip'].includes(prop.value as string)) return;
+  n.callee = { ...prop, value: `__hcx_${prop.value as string}` };
+  n.args = [callee.object, args[0]];
 }
 
 /** A token string from tokenizer_config.json: a string, or an AddedToken object with `content`. */

@@ -108,15 +108,15 @@ export interface TextTokenizer {
   decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;
   /** A streaming decoder, correct across multi-byte characters split over tokens and across word-initial spaces. */
   decodeStream(opts?: DecodeOptions): DecodeStream;
-  /** The bytes a token stands for (a special token: its UTF-8 spelling), or null for an unknown id. */
+  /** The bytes a token stands for (a special token: its UTF-8 spelling); null (hcx's own: an error) for an unknown id. */
   tokenBytes(id: number): Uint8Array | null;
   /** The token's string in the vocabulary (e.g. "Ġhello", "▁hello", "<|im_end|>"), or undefined. */
   idToToken(id: number): string | undefined;
   tokenToId(token: string): number | undefined;
   /** Whether an id is a special (control) token. */
   isSpecial(id: number): boolean;
-  /** The conversation rendered by the chat template (throws when the model has none). */
-  renderChat(messages: readonly ChatTurn[], opts?: ChatOptions): string;
+  /** The conversation rendered by the chat template, special tokens spelt out (throws when the model has none). */
+  renderChatText(messages: readonly ChatTurn[], opts?: ChatOptions): string;
   /** Rendered and encoded, special tokens parsed only in the template's text, with the assistant loss mask. */
   encodeChat(messages: readonly ChatTurn[], opts?: ChatOptions): ChatEncoding;
 }

@@ -22,7 +22,7 @@ const SPACE = /\p{White_Space}/u;
 /** A match: [start, end) of the text and the token (after lstrip/rstrip widening). */
 export interface AddedMatch { start: number; end: number; token: AddedToken }
 
-export class AddedTokenMatcher {
+export class AddedTokenMatcher implements AddedMatcher {
   private readonly root: TrieNode = { next: new Map(), token: null };
   private readonly firstUnits = new Set<number>();
   readonly size: number;
@@ -41,6 +41,21 @@ export class AddedTokenMatcher {
       this.firstUnits.add(t.content.charCodeAt(0));
     }
     this.size = tokens.length;
+  }
+
+  /** Every token that occurs somewhere in s. */
+  scan(s: string): AddedToken[] {
+    const found = new Set<AddedToken>();
+    for (let i = 0; i < s.length; i++) {
+      if (!this.firstUnits.has(s.charCodeAt(i))) continue;
+      let node: TrieNode | undefined = this.root;
+      for (let j = i; j < s.length; j++) {
+        node = node.next.get(s.charCodeAt(j));
+        if (!node) break;
+        if (node.token) found.add(node.token);
+      }
+    }
+    return [...found];
   }
 
   /**
@@ -89,4 +104,54 @@ function lastChar(s: string, end: number): string {
 }
 function firstChar(s: string, start: number): string {
   return String.fromCodePoint(s.codePointAt(start)!);
+}
+
+// C's isspace, which llama.cpp strips with.
+const C_SPACE = /[ \t\n\v\f\r]/;
+
+export interface AddedMatcher {
+  find(s: string, allow: (t: AddedToken, start: number, end: number) => boolean): AddedMatch[];
+}
+
+/**
+ * llama.cpp's special-token partition: tokens longest first, each splitting every text fragment left at all its
+ * occurrences (lstrip/rstrip drop the adjacent whitespace of the neighbouring text). Tokens that occur nowhere are
+ * skipped up front with one trie scan, so thousands of special tokens cost little.
+ */
+export class LongestFirstMatcher implements AddedMatcher {
+  private readonly all: AddedTokenMatcher;
+  private readonly rank = new Map<AddedToken, number>();
+  constructor(private readonly tokens: readonly AddedToken[]) {
+    this.all = new AddedTokenMatcher(tokens);
+    [...tokens].sort((a, b) => b.content.length - a.content.length).forEach((t, i) => this.rank.set(t, i));
+  }
+
+  find(s: string, allow: (t: AddedToken, start: number, end: number) => boolean): AddedMatch[] {
+    const present = this.all.scan(s).filter((t) => t.content.length > 0).sort((a, b) => this.rank.get(a)! - this.rank.get(b)!);
+    if (present.length === 0) return [];
+    // Fragments: text ranges, or a token.
+    type Frag = { start: number; end: number; token: AddedToken | null };
+    let frags: Frag[] = [{ start: 0, end: s.length, token: null }];
+    for (const tok of present) {
+      const out: Frag[] = [];
+      for (const f of frags) {
+        if (f.token) { out.push(f); continue; }
+        let a = f.start;
+        const e = f.end;
+        for (;;) {
+          let m = s.indexOf(tok.content, a);
+          while (m >= 0 && m + tok.content.length <= e && !allow(tok, m, m + tok.content.length)) m = s.indexOf(tok.content, m + 1);
+          if (m < 0 || m + tok.content.length > e) { if (a < e) out.push({ start: a, end: e, token: null }); break; }
+          let leftEnd = m;
+          if (tok.lstrip) while (leftEnd > a && C_SPACE.test(s[leftEnd - 1])) leftEnd--;
+          if (leftEnd > a) out.push({ start: a, end: leftEnd, token: null });
+          out.push({ start: m, end: m + tok.content.length, token: tok });
+          a = m + tok.content.length;
+          if (tok.rstrip) while (a < e && C_SPACE.test(s[a])) a++;
+        }
+      }
+      frags = out;
+    }
+    return frags.filter((f) => f.token).map((f) => ({ start: f.start, end: f.end, token: f.token! }));
+  }
 }

@@ -61,6 +61,8 @@ export interface BpeOptions {
   fuseUnk: boolean;
   byteFallback: boolean;
   ignoreMerges: boolean;
+  /** A pair listed twice keeps its first rank (llama.cpp) instead of its last (tokenizers). */
+  firstMergeWins?: boolean;
 }
 
 const LONG = 48;
@@ -106,6 +108,7 @@ export class BpeModel {
       const merged = a + (plen > 0 && b.startsWith(this.prefix) ? b.slice(plen) : b);
       const iz = o.vocab.get(merged);
       if (iz === undefined) throw w.at('merges').at(rank).error(`merged token ${JSON.stringify(merged)} is not in the vocabulary`);
+      if (o.firstMergeWins && this.merges.find(ia, ib) >= 0) return;
       this.merges.set(ia, ib, rank, iz);
       if (ia === this.unkId || ib === this.unkId || /^<0x[0-9A-F]{2}>$/.test(a) || /^<0x[0-9A-F]{2}>$/.test(b)) crossesSpecial = true;
     });

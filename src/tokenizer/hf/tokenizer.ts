@@ -6,7 +6,7 @@ import { PrefixDecodeStream } from '../decode_stream.js';
 import type {
   ChatEncoding, ChatOptions, ChatTurn, DecodeOptions, DecodeStream, EncodeOptions, SpecialTokenIds, TextTokenizer,
 } from '../types.js';
-import { type AddedToken, AddedTokenMatcher } from './added_tokens.js';
+import { type AddedMatcher, type AddedToken, AddedTokenMatcher, LongestFirstMatcher } from './added_tokens.js';
 import { type ParsedDecoder, type PostProcessor, CHAR_TO_BYTE } from './decoders.js';
 import type { Normalizer } from './normalizers.js';
 import type { PreTokenizer, Split } from './pre_tokenizers.js';
@@ -40,6 +40,8 @@ export interface TokenizerParts {
   namedTemplates?: Record<string, string>;
   /** Variables templates see: bos_token, eos_token, ... */
   templateVars: Record<string, unknown>;
+  /** How added tokens are found: Hugging Face's leftmost-longest (default) or llama.cpp's longest-first. */
+  matching?: 'leftmost-longest' | 'longest-first';
 }
 
 const ALL = (): boolean => true;
@@ -53,7 +55,7 @@ export class HfTokenizer implements TextTokenizer {
   readonly addsBos: boolean;
   readonly chatTemplate: string | null;
   readonly parts: TokenizerParts;
-  private readonly raw: AddedTokenMatcher;
+  private readonly raw: AddedMatcher;
   private readonly normalizedMatcher: AddedTokenMatcher | null;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
@@ -68,8 +70,9 @@ export class HfTokenizer implements TextTokenizer {
     for (const t of p.added) { this.addedById.set(t.id, t); this.addedByContent.set(t.content, t); }
     // Two passes, as tokenizers does: normalized=false tokens in the raw text, then normalized=true ones
     // (by their normalized form) in the normalized text between.
-    this.raw = new AddedTokenMatcher(p.added.filter((t) => !t.normalized));
-    const norm = p.added.filter((t) => t.normalized);
+    const longestFirst = p.matching === 'longest-first';
+    this.raw = longestFirst ? new LongestFirstMatcher(p.added) : new AddedTokenMatcher(p.added.filter((t) => !t.normalized));
+    const norm = longestFirst ? [] : p.added.filter((t) => t.normalized);
     this.normalizedMatcher = norm.length > 0
       ? new AddedTokenMatcher(norm.map((t) => ({ ...t, content: p.normalizer ? p.normalizer({ s: t.content, align: null }).s : t.content })))
       : null;
@@ -222,7 +225,7 @@ export class HfTokenizer implements TextTokenizer {
     return t;
   }
 
-  renderChat(messages: readonly ChatTurn[], opts?: ChatOptions): string {
+  renderChatText(messages: readonly ChatTurn[], opts?: ChatOptions): string {
     return this.template(undefined, opts?.tools).render(messages, opts);
   }
 
