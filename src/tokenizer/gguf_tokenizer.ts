@@ -68,12 +68,11 @@ export function tokenizerFromGguf(metadata: GgufMeta, file = 'model.gguf'): HfTo
   if (types.length < tokens.length) throw m.err('tokenizer.ggml.token_type', `has ${types.length} entries for ${tokens.length} tokens`);
   // llama.cpp renames empty tokens so every text is distinct.
   const texts = tokens.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t));
+  const kinds = tokenKinds(m, texts, types);
   const added: AddedToken[] = [];
   texts.forEach((content, id) => {
-    const t = types[id];
-    if (t === TOKEN_TYPE.CONTROL || t === TOKEN_TYPE.UNKNOWN || t === TOKEN_TYPE.USER_DEFINED) {
-      added.push({ id, content, special: t !== TOKEN_TYPE.USER_DEFINED, lstrip: false, rstrip: false, singleWord: false, normalized: false });
-    }
+    const k = kinds[id];
+    if (k) added.push({ id, content, special: k === 'control', lstrip: false, rstrip: false, singleWord: false, normalized: false });
   });
   const special = specialIds(m, texts, types, model);
   const addBosDefault = model === 'llama' ? true : (ggufPre(m.str('tokenizer.ggml.pre'))?.addBos ?? false);
@@ -140,6 +139,40 @@ export function tokenizerFromGguf(metadata: GgufMeta, file = 'model.gguf'): HfTo
     ],
   }, w)!;
   return new HfTokenizer({ ...common, model: spm, normalizer, preTokenizer: null, byteLevelLast: false, decoder });
+}
+
+// Tokens llama.cpp makes control tokens by their text when loading a vocabulary (end-of-generation markers,
+// and fill-in-the-middle markers when the file names none), and the gpt-oss markers it always renders.
+const EOG_TEXTS = ['<|eot_id|>', '<|im_end|>', '<|end|>', '<|return|>', '<|call|>', '<|flush|>', '<|calls|>', '<end_of_turn>', '<|endoftext|>', '</s>',
+  '<|eom_id|>', '<EOT>', '_<EOT>', '[EOT]', '[EOS]', '<|end_of_text|>', '<end_of_utterance>', '<eos>', '<turn|>', '<|tool_response>', '<｜end▁of▁sentence｜>', '[e~['];
+const DETECTED: [string, string[]][] = [
+  ['eot_token_id', ['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|end_of_text|>', '<EOT>', '_<EOT>', '[EOT]', '<｜end▁of▁sentence｜>', '<end_of_utterance>']],
+  ['eom_token_id', ['<|eom_id|>']],
+  ['fim_pre_token_id', ['<|fim_prefix|>', '<fim-prefix>', '<fim_prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>', '<|prefix|>']],
+  ['fim_suf_token_id', ['<|fim_suffix|>', '<fim-suffix>', '<fim_suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>', '<|suffix|>']],
+  ['fim_mid_token_id', ['<|fim_middle|>', '<fim-middle>', '<fim_middle>', '<｜fim▁end｜>', '<MID>', '▁<MID>', '<|code_middle|>', '<|middle|>']],
+  ['fim_pad_token_id', ['<|fim_pad|>', '<fim-pad>', '<fim_pad>', '<PAD>', '[PAD]']],
+  ['fim_rep_token_id', ['<|fim_repo|>', '<|repo_name|>', '<fim-repo>', '<REPO>', '<reponame>']],
+  ['fim_sep_token_id', ['<|file_sep|>']],
+];
+const ALWAYS_RENDERED = ['<|channel|>', '<|message|>', '<|start|>', '<|constrain|>'];
+
+/** Per id: 'control' (special), 'user' (user-defined: always matched) or null, as llama.cpp's loader leaves them. */
+function tokenKinds(m: Meta, texts: string[], types: number[]): ('control' | 'user' | null)[] {
+  const kinds = texts.map((_, i) => {
+    const t = types[i];
+    return t === TOKEN_TYPE.CONTROL || t === TOKEN_TYPE.UNKNOWN ? 'control' as const : t === TOKEN_TYPE.USER_DEFINED ? 'user' as const : null;
+  });
+  const byText = new Map<string, number>();
+  texts.forEach((t, i) => byText.set(t, i));
+  for (const [key, list] of DETECTED) {
+    if (m.has(`tokenizer.ggml.${key}`)) continue;
+    const i = list.map((t) => byText.get(t)).find((x) => x !== undefined);
+    if (i !== undefined) kinds[i] = 'control';
+  }
+  for (const t of EOG_TEXTS) { const i = byText.get(t); if (i !== undefined) kinds[i] = 'control'; }
+  for (const t of ALWAYS_RENDERED) { const i = byText.get(t); if (i !== undefined) kinds[i] = 'user'; }
+  return kinds;
 }
 
 function specialIds(m: Meta, texts: string[], types: number[], model: string): SpecialTokenIds {
