@@ -28,7 +28,7 @@ export interface HfTokenizerFiles {
 }
 
 /** The pipeline parts of a tokenizer.json. */
-export function parseTokenizerJson(json: unknown, file = 'tokenizer.json'): Pick<TokenizerParts, 'model' | 'normalizer' | 'preTokenizer' | 'byteLevelLast' | 'added' | 'post' | 'decoder'> {
+export function parseTokenizerJson(json: unknown, file = 'tokenizer.json'): Pick<TokenizerParts, 'model' | 'normalizer' | 'preTokenizer' | 'byteLevelLast' | 'usesFirst' | 'added' | 'post' | 'decoder'> {
   const root = new Where(file, '');
   const t = obj(json, root);
   if (t.format === 'hcx-tokenizer') throw root.error('this is an hcx tokenizer file, not a Hugging Face tokenizer.json');
@@ -82,6 +82,7 @@ export function parseTokenizerJson(json: unknown, file = 'tokenizer.json'): Pick
     normalizer: parseNormalizer(t.normalizer, root.at('normalizer')),
     preTokenizer: pre?.run ?? null,
     byteLevelLast: pre?.byteLevelLast ?? false,
+    usesFirst: pre?.usesFirst ?? false,
     added,
     post: parsePostProcessor(t.post_processor, root.at('post_processor')),
     decoder: parseDecoder(t.decoder, root.at('decoder')),

@@ -110,6 +110,8 @@ export interface ParsedPreTokenizer {
   run: PreTokenizer;
   /** ByteLevel is the final step: the model maps the UTF-8 bytes of each split to byte characters itself. */
   byteLevelLast: boolean;
+  /** A step depends on whether a split starts at input offset 0 (Metaspace's "first"). */
+  usesFirst: boolean;
 }
 
 export function parsePreTokenizer(v: unknown, w: Where): ParsedPreTokenizer | null {
@@ -118,7 +120,8 @@ export function parsePreTokenizer(v: unknown, w: Where): ParsedPreTokenizer | nu
   const last = steps[steps.length - 1];
   const byteLevelLast = last !== undefined && last.o.type === 'ByteLevel';
   const fns = steps.map((s, i) => step(s.o, s.w, byteLevelLast && i === steps.length - 1));
-  return { run: (splits) => { for (const f of fns) splits = f(splits); return splits; }, byteLevelLast };
+  const usesFirst = steps.some((s) => s.o.type === 'Metaspace' && s.o.prepend_scheme === 'first');
+  return { run: (splits) => { for (const f of fns) splits = f(splits); return splits; }, byteLevelLast, usesFirst };
 }
 
 function flatten(v: unknown, w: Where): { o: Json; w: Where }[] {

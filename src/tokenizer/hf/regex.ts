@@ -12,6 +12,8 @@
 export class RegexTranslationError extends Error {}
 
 const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}';
+// Outside a class Oniguruma's \w also takes the Latin-1 digits ² ³ ¹ ¼ ½ ¾ (inside a class it does not).
+const WORD_OUT = WORD + '\\u00b2\\u00b3\\u00b9\\u00bc-\\u00be';
 const SPACE = '\\p{White_Space}';
 const HEX = '0-9A-Fa-f';
 const POSIX: Record<string, string> = {
@@ -216,12 +218,12 @@ class Translator {
       case 'S': return { text: '\\P{White_Space}', quantifiable: true, single: true };
       case 'd': return { text: '\\p{Nd}', quantifiable: true, single: true };
       case 'D': return { text: '\\P{Nd}', quantifiable: true, single: true };
-      case 'w': return { text: `[${WORD}]`, quantifiable: true, single: true };
-      case 'W': return { text: `[^${WORD}]`, quantifiable: true, single: true };
+      case 'w': return { text: `[${WORD_OUT}]`, quantifiable: true, single: true };
+      case 'W': return { text: `[^${WORD_OUT}]`, quantifiable: true, single: true };
       case 'h': return { text: `[${HEX}]`, quantifiable: true, single: true };
       case 'H': return { text: `[^${HEX}]`, quantifiable: true, single: true };
-      case 'b': return { text: `(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`, quantifiable: false, single: true };
-      case 'B': return { text: `(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`, quantifiable: false, single: true };
+      case 'b': return { text: `(?:(?<=[${WORD_OUT}])(?![${WORD_OUT}])|(?<![${WORD_OUT}])(?=[${WORD_OUT}]))`, quantifiable: false, single: true };
+      case 'B': return { text: `(?:(?<=[${WORD_OUT}])(?=[${WORD_OUT}])|(?<![${WORD_OUT}])(?![${WORD_OUT}]))`, quantifiable: false, single: true };
       case 'A': return { text: '^', quantifiable: false, single: true };
       case 'z': return { text: '$', quantifiable: false, single: true };
       case 'Z': return { text: '(?=\\n?$)', quantifiable: false, single: true };

@@ -31,6 +31,8 @@ export interface TokenizerParts {
   preTokenizer: PreTokenizer | null;
   /** The pre-tokenizer ends in ByteLevel, whose byte mapping the model does. */
   byteLevelLast: boolean;
+  /** The pre-tokenizer needs to know whether a split starts at input offset 0 (after normalization). */
+  usesFirst?: boolean;
   added: AddedToken[];
   post: PostProcessor | null;
   decoder: ParsedDecoder | null;
@@ -59,6 +61,8 @@ export class HfTokenizer implements TextTokenizer {
   private readonly normalizedMatcher: AddedTokenMatcher | null;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
+  /** What decode reads for an added token: its normalized form when it is matched normalized (tokenizers does so). */
+  private readonly decodeAs = new Map<number, string>();
   private templates = new Map<string, ChatTemplate>();
 
   constructor(p: TokenizerParts) {
@@ -76,6 +80,7 @@ export class HfTokenizer implements TextTokenizer {
     this.normalizedMatcher = norm.length > 0
       ? new AddedTokenMatcher(norm.map((t) => ({ ...t, content: p.normalizer ? p.normalizer({ s: t.content, align: null }).s : t.content })))
       : null;
+    if (p.normalizer) for (const t of norm) this.decodeAs.set(t.id, p.normalizer({ s: t.content, align: null }).s);
     let max = p.model.size;
     for (const t of p.added) max = Math.max(max, t.id + 1);
     this.vocabSize = max;
@@ -130,9 +135,12 @@ export class HfTokenizer implements TextTokenizer {
     onToken: (t: AddedToken, s: number, e: number) => void, onSplit: (sp: Split, base: number) => void): void {
     let prev = 0;
     const segment = (a: number, b: number) => {
-      let t: AlignedText = aligned(a === 0 && b === text.length ? text : text.slice(a, b), a, track);
+      // "First" means the split's original text starts at offset 0, so a normalizer that drops leading text
+      // (Strip) makes it not first: the first segment is aligned when the pre-tokenizer asks.
+      const align = track || (a === 0 && this.parts.usesFirst === true && this.parts.normalizer !== null);
+      let t: AlignedText = aligned(a === 0 && b === text.length ? text : text.slice(a, b), a, align);
       if (this.parts.normalizer) t = this.parts.normalizer(t);
-      const first = a === 0;
+      const first = a === 0 && (!t.align || t.s.length === 0 || t.align[0] === 0);
       if (!this.normalizedMatcher) { this.pieces({ t, first }, a, onSplit); return; }
       let p = 0;
       const nAllow = (tok: AddedToken, s: number, e: number) => {
@@ -169,7 +177,7 @@ export class HfTokenizer implements TextTokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       const a = this.addedById.get(id);
-      if (a) { if (!(skipSpecial && a.special)) out.push(a.content); continue; }
+      if (a) { if (!(skipSpecial && a.special)) out.push(this.decodeAs.get(id) ?? a.content); continue; }
       const t = this.parts.model.token(id);
       if (t !== undefined) out.push(t);
     }
