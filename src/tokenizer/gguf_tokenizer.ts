@@ -116,7 +116,7 @@ export function tokenizerFromGguf(metadata: GgufMeta, file = 'model.gguf'): HfTo
       ],
     }, new Where(file, `tokenizer.ggml.pre (${preName ?? 'default'})`))!;
     return new HfTokenizer({
-      ...common, model: bpe, normalizer: null, preTokenizer: split.run, byteLevelLast: true,
+      ...common, model: bpe, normalizer: null, preTokenizer: split.run, byteLevelLast: true, isolatingRegex: split.isolatingRegex,
       decoder: parseDecoder({ type: 'ByteLevel' }, w)!,
     });
   }

@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> 
   data: () => import('../../bench/data.js'),
   eval: () => import('../../bench/eval.js'),
   tokenizer: () => import('../../bench/tokenizer.js'),
+  'tokenizer-import': () => import('../../bench/tokenizer_import.js'),
   attention: () => import('../../bench/attention.js'),
   serve: () => import('../../bench/serve.js'),
   train: () => import('../../bench/train.js'),
@@ -15,7 +16,8 @@ const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> 
 export const command: Command = {
   summary: 'benchmarks with their peers side by side (gemm, attention, ...)',
   usage: 'hcx bench <suite> [--json] [--threads 1,2] [--repeat N]\nsuites: ' + Object.keys(suites).join(', ') +
-    '\ngemm --ceiling: also run two 1-thread GEMM processes at once (what 2 cores allow a 2-thread GEMM)',
+    '\ngemm --ceiling: also run two 1-thread GEMM processes at once (what 2 cores allow a 2-thread GEMM)' +
+    '\ntokenizer-import [--dir DIR] [--models llama3,qwen3,gemma3] [--mb 1] [--repeat 3] [--no-python]: imported tokenizer.json vs tokenizers.js (and Rust tokenizers)',
   async run(argv) {
     const [suite, ...rest] = argv;
     const load = suite ? suites[suite] : undefined;

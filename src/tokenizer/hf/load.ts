@@ -28,7 +28,7 @@ export interface HfTokenizerFiles {
 }
 
 /** The pipeline parts of a tokenizer.json. */
-export function parseTokenizerJson(json: unknown, file = 'tokenizer.json'): Pick<TokenizerParts, 'model' | 'normalizer' | 'preTokenizer' | 'byteLevelLast' | 'usesFirst' | 'added' | 'post' | 'decoder'> {
+export function parseTokenizerJson(json: unknown, file = 'tokenizer.json'): Pick<TokenizerParts, 'model' | 'normalizer' | 'preTokenizer' | 'byteLevelLast' | 'usesFirst' | 'isolatingRegex' | 'added' | 'post' | 'decoder'> {
   const root = new Where(file, '');
   const t = obj(json, root);
   if (t.format === 'hcx-tokenizer') throw root.error('this is an hcx tokenizer file, not a Hugging Face tokenizer.json');
@@ -83,6 +83,7 @@ export function parseTokenizerJson(json: unknown, file = 'tokenizer.json'): Pick
     preTokenizer: pre?.run ?? null,
     byteLevelLast: pre?.byteLevelLast ?? false,
     usesFirst: pre?.usesFirst ?? false,
+    isolatingRegex: pre?.isolatingRegex ?? null,
     added,
     post: parsePostProcessor(t.post_processor, root.at('post_processor')),
     decoder: parseDecoder(t.decoder, root.at('decoder')),

@@ -112,6 +112,11 @@ export interface ParsedPreTokenizer {
   byteLevelLast: boolean;
   /** A step depends on whether a split starts at input offset 0 (Metaspace's "first"). */
   usesFirst: boolean;
+  /**
+   * When the whole pre-tokenizer is one isolating regex split (then a plain deferred ByteLevel), that regex:
+   * the pieces are the matches and the text between them, which the tokenizer can take without building splits.
+   */
+  isolatingRegex: RegExp | null;
 }
 
 export function parsePreTokenizer(v: unknown, w: Where): ParsedPreTokenizer | null {
@@ -121,7 +126,14 @@ export function parsePreTokenizer(v: unknown, w: Where): ParsedPreTokenizer | nu
   const byteLevelLast = last !== undefined && last.o.type === 'ByteLevel';
   const fns = steps.map((s, i) => step(s.o, s.w, byteLevelLast && i === steps.length - 1));
   const usesFirst = steps.some((s) => s.o.type === 'Metaspace' && s.o.prepend_scheme === 'first');
-  return { run: (splits) => { for (const f of fns) splits = f(splits); return splits; }, byteLevelLast, usesFirst };
+  let isolatingRegex: RegExp | null = null;
+  const [a, b] = steps;
+  const plainByteLevel = (o: Json | undefined) => o === undefined || (o.type === 'ByteLevel' && o.add_prefix_space === false && o.use_regex === false && byteLevelLast);
+  if (steps.length <= 2 && a.o.type === 'Split' && (a.o.behavior === 'Isolated') && a.o.invert !== true && plainByteLevel(b?.o)) {
+    const p = pattern(a.o, 'pattern', a.w);
+    if (!(p.kind === 'string' && p.value === '')) isolatingRegex = p.kind === 'string' ? literalRegex(p.value) : compileOrThrow(p.value, a.w.at('pattern'));
+  }
+  return { run: (splits) => { for (const f of fns) splits = f(splits); return splits; }, byteLevelLast, usesFirst, isolatingRegex };
 }
 
 function flatten(v: unknown, w: Where): { o: Json; w: Where }[] {

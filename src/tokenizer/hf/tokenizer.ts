@@ -33,6 +33,8 @@ export interface TokenizerParts {
   byteLevelLast: boolean;
   /** The pre-tokenizer needs to know whether a split starts at input offset 0 (after normalization). */
   usesFirst?: boolean;
+  /** The pre-tokenizer is just this isolating regex split (a fast path when no offsets are needed). */
+  isolatingRegex?: RegExp | null;
   added: AddedToken[];
   post: PostProcessor | null;
   decoder: ParsedDecoder | null;
@@ -166,6 +168,27 @@ export class HfTokenizer implements TextTokenizer {
 
   private pieces(sp: Split, base: number, onSplit: (sp: Split, base: number) => void): void {
     if (sp.t.s.length === 0) return;
+    const re = this.parts.isolatingRegex;
+    if (re && !sp.t.align) {
+      // Same pieces as splitAt(..., 'Isolated'), with Oniguruma's empty-match rule, without the arrays.
+      const s = sp.t.s;
+      let prev = 0, lastEnd = -1;
+      re.lastIndex = 0;
+      while (re.lastIndex <= s.length) {
+        const m = re.exec(s);
+        if (m === null) break;
+        const start = m.index, end = start + m[0].length;
+        if (start === end) {
+          re.lastIndex = end + (s.codePointAt(end)! > 0xffff ? 2 : 1);
+          if (end === lastEnd) continue;
+        }
+        if (start > prev) onSplit({ t: { s: s.slice(prev, start), align: null }, first: false }, base);
+        if (end > start) onSplit({ t: { s: m[0], align: null }, first: false }, base);
+        prev = end; lastEnd = end;
+      }
+      if (prev < s.length) onSplit({ t: { s: prev === 0 ? s : s.slice(prev), align: null }, first: false }, base);
+      return;
+    }
     const pre = this.parts.preTokenizer;
     if (!pre) { onSplit(sp, base); return; }
     for (const s of pre([sp])) onSplit(s, base);
