@@ -66,6 +66,7 @@ export interface BpeOptions {
 }
 
 const LONG = 48;
+const BYTE_TOKEN = /^<0x[0-9A-F]{2}>$/;
 const CACHE_LIMIT = 1 << 17;
 const encoder = new TextEncoder();
 const pairKey = (a: number, b: number): number => a * 0x110000 + b;
@@ -110,7 +111,7 @@ export class BpeModel {
       if (iz === undefined) throw w.at('merges').at(rank).error(`merged token ${JSON.stringify(merged)} is not in the vocabulary`);
       if (o.firstMergeWins && this.merges.find(ia, ib) >= 0) return;
       this.merges.set(ia, ib, rank, iz);
-      if (ia === this.unkId || ib === this.unkId || /^<0x[0-9A-F]{2}>$/.test(a) || /^<0x[0-9A-F]{2}>$/.test(b)) crossesSpecial = true;
+      if (ia === this.unkId || ib === this.unkId || (a.startsWith('<0x') && BYTE_TOKEN.test(a)) || (b.startsWith('<0x') && BYTE_TOKEN.test(b))) crossesSpecial = true;
     });
     for (let b = 0; b < 256; b++) {
       this.byteLevelIds[b] = o.vocab.get(BYTE_TO_UNICODE[b]) ?? -1;
