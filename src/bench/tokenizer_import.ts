@@ -6,14 +6,23 @@
 // median. The first pass also checks that hcx's ids equal tokenizers.js's.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { flagBool, flagNumber, flagString, parseArgs } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { packageRoot } from '../tokenizer/default-segmenter.js';
 import { openTokenizer } from '../tokenizer/open.js';
 import { mixedCorpus } from './tokenizer_corpus.js';
 import { median, table } from './stats.js';
 import { spawnSync } from 'node:child_process';
 
-const FLAGS = new Set(['dir', 'models', 'mb', 'repeat', 'json', 'no-python']);
+const options = {
+  dir: { type: 'string', placeholder: 'DIR', description: 'folder with llama3/, qwen3/, gemma3/ tokenizer.json (default: $HCX_HF_TOKENIZERS, else /tmp/hcx-hf-tokenizers; sh scripts/fetch-hf-tokenizers.sh fills it)' },
+  models: { type: 'string', default: 'llama3,qwen3,gemma3', description: 'comma-separated subfolders of --dir' },
+  mb: { type: 'number', min: 0.001, default: 1, description: 'MB of mixed corpus' },
+  repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'warm passes per system (the median is reported)' },
+  json: { type: 'boolean', description: 'print one JSON document' },
+  'no-python': { type: 'boolean', description: 'skip the Rust tokenizers peer (Python venv)' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'imported tokenizer.json (llama3, qwen3, gemma3) encoding speed: hcx against tokenizers.js and Rust tokenizers', options, run });
 
 interface Encoder { encode(s: string): number[] }
 
@@ -37,14 +46,10 @@ function pass(enc: Encoder, docs: string[]): { seconds: number; tokens: number }
   return { seconds: (performance.now() - t0) / 1000, tokens: n };
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const a = parseArgs(argv);
-  for (const k of a.flags.keys()) if (!FLAGS.has(k)) throw new Error(`hcx bench tokenizer-import: unknown flag --${k} (flags: ${[...FLAGS].map((f) => `--${f}`).join(' ')})`);
-  if (a.positional.length) throw new Error(`hcx bench tokenizer-import: unexpected argument ${a.positional[0]}`);
-  const dir = flagString(a, 'dir') ?? process.env.HCX_HF_TOKENIZERS ?? '/tmp/hcx-hf-tokenizers';
-  const models = (flagString(a, 'models') ?? 'llama3,qwen3,gemma3').split(',');
-  const repeat = flagNumber(a, 'repeat', 3), mb = flagNumber(a, 'mb', 1);
-  if (!(repeat >= 1) || !Number.isInteger(repeat)) throw new Error('--repeat must be a positive integer');
+async function run(o: Values<typeof options>): Promise<void> {
+  const dir = o.dir ?? process.env.HCX_HF_TOKENIZERS ?? '/tmp/hcx-hf-tokenizers';
+  const models = o.models.split(',');
+  const repeat = o.repeat, mb = o.mb;
   for (const m of models) {
     if (!existsSync(path.join(dir, m, 'tokenizer.json'))) throw new Error(`hcx bench tokenizer-import: ${path.join(dir, m, 'tokenizer.json')} is missing; fetch them with: sh scripts/fetch-hf-tokenizers.sh ${dir}`);
   }
@@ -52,8 +57,8 @@ export async function run(argv: string[]): Promise<void> {
   try { ({ Tokenizer: Tjs } = (await import('@huggingface/tokenizers')) as never); } catch (e) { throw new Error(`hcx bench tokenizer-import: the peer @huggingface/tokenizers (a devDependency) is not installed: ${(e as Error).message}`); }
   const docs = mixedCorpus(mb * 1e6).map((d) => d.text).filter((d) => d.length > 0);
   const bytes = docs.reduce((s, d) => s + Buffer.byteLength(d), 0);
-  const python = !flagBool(a, 'no-python') && hasRustPeer();
-  if (!python && !flagBool(a, 'no-python')) console.error(`no ${PYTHON} with tokenizers (sh scripts/python-venv.sh): the Rust peer is skipped`);
+  const python = !o.noPython && hasRustPeer();
+  if (!python && !o.noPython) console.error(`no ${PYTHON} with tokenizers (sh scripts/python-venv.sh): the Rust peer is skipped`);
   const rows: Row[] = [];
   const checks: { model: string; identical: boolean }[] = [];
   for (const model of models) {
@@ -89,7 +94,7 @@ export async function run(argv: string[]): Promise<void> {
     return { model: m, hcx_vs_tokenizers_js: h.MBps / t.MBps, ...(rust ? { hcx_vs_rust: h.MBps / rust.MBps } : {}) };
   });
   const info = { corpusMB: bytes / 1e6, documents: docs.length, repeat };
-  if (flagBool(a, 'json')) { console.log(JSON.stringify({ ...info, rows, ratio, checks })); return; }
+  if (o.json) { console.log(JSON.stringify({ ...info, rows, ratio, checks })); return; }
   console.log(`corpus: ${(bytes / 1e6).toFixed(2)} MB in ${docs.length} documents (Korean, English, code, hard cases); median of ${repeat} warm passes, one thread`);
   console.log(table(['model', 'system', 'MB/s', 'tokens/s', 'first pass MB/s', 'load s'],
     rows.map((r) => [r.model, r.system, r.MBps, Math.round(r.tokens_per_s), r.first_pass_MBps, r.load_seconds])));
