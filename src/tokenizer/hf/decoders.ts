@@ -2,7 +2,7 @@
 // Hugging Face tokenizers' semantics.
 import { BYTE_TO_UNICODE } from '../utf8.js';
 import { findMatches, literalRegex } from './regex.js';
-import { type Json, type Where, arr, bool, num, obj, pattern, str } from './json.js';
+import { type Where, arr, bool, num, obj, pattern, str } from './json.js';
 import { compileOrThrow } from './normalizers.js';
 
 /** tokens -> strings; `first`: tokens[0] is the first token of the whole decoded sequence. */
@@ -178,4 +178,3 @@ export function parsePostProcessor(v: unknown, w: Where): PostProcessor | null {
   }
 }
 
-export type { Json };

@@ -55,11 +55,6 @@ export class TextBuilder {
   }
 }
 
-/** Input range of unit k of t (for new text derived from it). */
-export function unitRange(t: AlignedText, k: number): [number, number] {
-  return t.align ? [t.align[2 * k], t.align[2 * k + 1]] : [0, 0];
-}
-
 /** Per code point transform: fn(char) -> replacement (may be longer or empty); each output unit maps to its source char. */
 export function mapChars(t: AlignedText, fn: (ch: string) => string): AlignedText {
   const b = new TextBuilder(t.align !== null);
