@@ -11,6 +11,7 @@ export const command = defineGroup({
     data: () => load(import('../../bench/data.js')),
     eval: () => load(import('../../bench/eval.js')),
     tokenizer: () => load(import('../../bench/tokenizer.js')),
+    'tokenizer-import': () => load(import('../../bench/tokenizer_import.js')),
     attention: () => load(import('../../bench/attention.js')),
     serve: () => load(import('../../bench/serve.js')),
     train: () => load(import('../../bench/train.js')),
