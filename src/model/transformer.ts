@@ -1,11 +1,11 @@
-// The HCX-style decoder: token embedding, then nLayers pre-norm blocks of
-//   x += Wo · attention(rope(Wq·rmsnorm(x)), rope(Wk·rmsnorm(x)), Wv·rmsnorm(x))   (causal, grouped-query)
-//   x += Wdown · (silu(Wgate·rmsnorm(x)) * Wup·rmsnorm(x))                          (SwiGLU)
-// then a final RMSNorm and the output projection. Parameters carry Hugging Face Llama names, so
-// checkpoints export without renaming.
+// The HCX-style decoder: token embedding, the decoder blocks (src/model/block.ts, the one layer loop),
+// a final RMSNorm and the output projection. Parameters carry Hugging Face Llama names, so checkpoints
+// export without renaming.
 import { F, Rng, Tensor, parameter, noGrad } from '../tensor/index.js';
 import { type ModelConfig, parameterCount } from './config.js';
 import type { KVCache } from './kv_cache.js';
+import { type AttentionBackend, CachedAttention, PackedAttention, fullCausal, segmentPositions } from './attention_backends.js';
+import { type DecoderModel, type LayerWeights, runDecoder } from './block.js';
 
 export interface ParamSpec { name: string; shape: number[]; init: 'normal' | 'scaled' | 'ones' }
 
@@ -33,19 +33,19 @@ export function parameterSpecs(c: ModelConfig): ParamSpec[] {
 }
 
 export interface ForwardOptions {
-  /** Position of every token [B*T] (default 0..T-1 per row, or continuing the KV cache). */
+  /** Position of every token [B*T] (default 0..T-1 per row, continuing the KV cache, or restarting per document). */
   positions?: Int32Array;
   /** Decode with (and append to) this cache; inference only. */
   cache?: KVCache;
+  /** Packed documents: a token attends only to earlier tokens with its segment id ([B*T], one run per document). */
+  segmentIds?: Int32Array;
   /** Return only the last position's logits ([B, 1, V]): all generation needs. */
   lastOnly?: boolean;
 }
 
-interface Layer { ln1: Tensor; wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor; ln2: Tensor; wg: Tensor; wu: Tensor; wd: Tensor }
-
-export class Transformer {
+export class Transformer implements DecoderModel {
   readonly params = new Map<string, Tensor>();
-  private readonly layers: Layer[] = [];
+  readonly layers: LayerWeights[] = [];
   readonly headDim: number;
   /** 'bf16': every projection multiplies in bf16 (fp32 master weights, fp32 accumulation); 'f32' by default. */
   computeDtype: 'f32' | 'bf16' = 'f32';
@@ -83,39 +83,43 @@ export class Transformer {
     return parameterCount(this.config).total;
   }
 
+  get finalNorm(): Tensor {
+    return this.param('model.norm.weight');
+  }
+
   private get outputWeight(): Tensor {
     return this.config.tieEmbeddings ? this.param('model.embed_tokens.weight') : this.param('lm_head.weight');
   }
 
-  private lin(x: Tensor, w: Tensor): Tensor {
+  /** A projection x W^T in the model's compute dtype (bf16: pre-packed weights when no gradient is recorded). */
+  lin(x: Tensor, w: Tensor): Tensor {
     return this.computeDtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+  }
+
+  /** Token embeddings [...shape, dModel] of ids. */
+  embed(ids: Int32Array, shape: readonly number[]): Tensor {
+    return F.embedding(this.param('model.embed_tokens.weight'), ids, shape);
+  }
+
+  /** Logits of hidden states [..., dModel] -> [..., vocab]. */
+  logits(h: Tensor): Tensor {
+    return this.lin(h, this.outputWeight);
   }
 
   /** Final hidden states [B, T, dModel] for token ids [B*T]. */
   hidden(ids: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
-    const c = this.config, hd = this.headDim;
+    const c = this.config;
     if (ids.length !== B * T) throw new Error(`forward: ${ids.length} ids for batch ${B} x ${T}`);
-    const cache = opts.cache;
+    const { cache, segmentIds } = opts;
+    if (cache && segmentIds) throw new Error('forward: a KV cache and packed segments do not combine');
     const offset = cache ? cache.length : 0;
     if (offset + T > c.maxSeqLen && !cache) throw new Error(`forward: sequence of ${T} exceeds maxSeqLen ${c.maxSeqLen}`);
-    const ropeOpts = { base: c.ropeBase, positionScale: c.ropeScale, offset, positions: opts.positions };
-    let x = F.embedding(this.param('model.embed_tokens.weight'), ids, [B, T]);
-    this.layers.forEach((L, li) => {
-      const xn = F.rmsnorm(x, L.ln1, c.normEps);
-      const q = F.rope(F.reshape(this.lin(xn, L.wq), [B, T, c.nHeads, hd]), ropeOpts);
-      const k = F.rope(F.reshape(this.lin(xn, L.wk), [B, T, c.nKvHeads, hd]), ropeOpts);
-      const v = F.reshape(this.lin(xn, L.wv), [B, T, c.nKvHeads, hd]);
-      let a: Tensor;
-      if (cache) {
-        const [kc, vc] = cache.append(li, k, v);
-        a = F.attention(q, kc, vc, { kvLength: offset + T, queryOffset: offset });
-      } else a = F.attention(q, k, v);
-      x = F.add(x, this.lin(F.reshape(a, [B, T, c.dModel]), L.wo));
-      const hn = F.rmsnorm(x, L.ln2, c.normEps);
-      x = F.add(x, this.lin(F.mul(F.silu(this.lin(hn, L.wg)), this.lin(hn, L.wu)), L.wd));
-    });
+    const backend: AttentionBackend = cache ? new CachedAttention(cache) : segmentIds ? new PackedAttention(segmentIds, B, T) : fullCausal;
+    const positions = opts.positions ?? (segmentIds ? segmentPositions(segmentIds, B, T) : F.ropePositions(B, T, offset));
+    if (positions.length !== B * T) throw new Error(`forward: ${positions.length} positions for batch ${B} x ${T}`);
+    const h = runDecoder(this, this.embed(ids, [B, T]), { B, T, positions, backend });
     if (cache) cache.advance(T);
-    return F.rmsnorm(x, this.param('model.norm.weight'), c.normEps);
+    return h;
   }
 
   /** Logits [B, T, vocab] (or [B, 1, vocab] with lastOnly). */
@@ -126,7 +130,7 @@ export class Transformer {
       for (let b = 0; b < B; b++) last.data.set(h.data.subarray((b * T + T - 1) * this.config.dModel, (b * T + T) * this.config.dModel), b * this.config.dModel);
       h = last;
     }
-    return this.lin(h, this.outputWeight);
+    return this.logits(h);
   }
 
   /**

@@ -1,0 +1,91 @@
+// How the transformer block's attention reads keys and values: the one thing that differs between
+// training (full causal over the batch), generation (a contiguous KV cache) and serving (the engine's
+// paged KV pool). The block (src/model/block.ts) computes q, k, v (after QK-norm and RoPE) and hands
+// them to a backend, which returns the attention output [B, T, Hq * headDim].
+import { F, Tensor } from '../tensor/index.js';
+import type { KVCache } from './kv_cache.js';
+
+/** Per layer: the score scale. */
+export interface AttentionSpec {
+  scale: number;
+}
+
+export interface AttentionBackend {
+  /** q [B, T, Hq, hd], k and v [B, T, Hkv, hd] of layer `layer` -> [B, T, Hq * hd]. */
+  attend(layer: number, q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec): Tensor;
+}
+
+const flat = (a: Tensor): Tensor => F.reshape(a, [a.shape[0], a.shape[1], a.shape[2] * a.shape[3]]);
+
+/** Training and plain forwards: every row of the batch is one sequence, causal; differentiable. */
+export const fullCausal: AttentionBackend = {
+  attend: (_layer, q, k, v, spec) => flat(F.attention(q, k, v, { scale: spec.scale })),
+};
+
+/** Generation: this step's keys and values are appended to the cache, and the queries read all of it. */
+export class CachedAttention implements AttentionBackend {
+  readonly offset: number;
+
+  constructor(readonly cache: KVCache) {
+    this.offset = cache.length;
+  }
+
+  attend(layer: number, q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec): Tensor {
+    const [kc, vc] = this.cache.append(layer, k, v);
+    const T = q.shape[1];
+    return flat(F.attention(q, kc, vc, { kvLength: this.offset + T, queryOffset: this.offset, scale: spec.scale }));
+  }
+}
+
+/**
+ * Packed sequences (SFT, PPO): one row holds several documents back to back, and a token sees only the
+ * earlier tokens of its own document. segmentIds [B*T] numbers the documents of each row; a document is one
+ * run of equal ids. Until the native kernel takes segment ids, each document runs through the causal kernel
+ * on its own slice (views, no copies), which is exact and differentiable.
+ */
+export class PackedAttention implements AttentionBackend {
+  /** [start, end) of every document of every row. */
+  private readonly runs: [number, number][][];
+
+  constructor(readonly segmentIds: Int32Array, B: number, T: number) {
+    if (segmentIds.length !== B * T) throw new Error(`packed attention: ${segmentIds.length} segment ids for batch ${B} x ${T}`);
+    this.runs = segmentRuns(segmentIds, B, T);
+  }
+
+  attend(_layer: number, q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec): Tensor {
+    const rows = this.runs.map((runs, b) => {
+      const row = (x: Tensor) => (q.shape[0] === 1 ? x : F.slice(x, 0, b, b + 1));
+      const qb = row(q), kb = row(k), vb = row(v);
+      const parts = runs.map(([s, e]) =>
+        F.attention(F.slice(qb, 1, s, e), F.slice(kb, 1, s, e), F.slice(vb, 1, s, e), { scale: spec.scale }));
+      return parts.length === 1 ? parts[0] : F.concat(parts, 1);
+    });
+    return flat(rows.length === 1 ? rows[0] : F.concat(rows, 0));
+  }
+}
+
+/** Runs of equal segment ids per row, and the positions that restart at 0 in each of them. */
+export function segmentRuns(segmentIds: Int32Array, B: number, T: number): [number, number][][] {
+  const out: [number, number][][] = [];
+  for (let b = 0; b < B; b++) {
+    const runs: [number, number][] = [];
+    let s = 0;
+    for (let t = 1; t <= T; t++) {
+      if (t === T || segmentIds[b * T + t] !== segmentIds[b * T + s]) {
+        runs.push([s, t]);
+        s = t;
+      }
+    }
+    out.push(runs);
+  }
+  return out;
+}
+
+/** Positions that restart at 0 at every document of a packed row. */
+export function segmentPositions(segmentIds: Int32Array, B: number, T: number): Int32Array {
+  const pos = new Int32Array(B * T);
+  segmentRuns(segmentIds, B, T).forEach((runs, b) => {
+    for (const [s, e] of runs) for (let t = s; t < e; t++) pos[b * T + t] = t - s;
+  });
+  return pos;
+}
