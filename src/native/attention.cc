@@ -4,7 +4,8 @@
 // tile (FlashAttention-2 ordering: each task owns a key tile, so dK and dV need no locks; dQ
 // is accumulated per thread and summed at the end).
 // Layout: q, o [B, T, Hq, D]; k, v [B, S, Hkv, D]; lse [B, Hq, T]. Query row i sits at absolute
-// position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache).
+// position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache), or with a
+// sliding window W only the last W of them: keys qOffset + i - W + 1 ..= qOffset + i.
 #include <cmath>
 #include <vector>
 #include <cstring>
@@ -142,10 +143,13 @@ struct Dims {
   int64_t Scap;  // rows allocated per batch in k and v (a KV cache holds more than S)
   float scale;
   bool causal;
+  int64_t window = 0;  // 0: no sliding window
   int64_t qrow(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * Hq + h) * D; }
   int64_t krow(int64_t b, int64_t s, int64_t h) const { return ((b * Scap + s) * Hkv + h) * D; }
   // Number of keys query row t may see.
   int64_t visible(int64_t t) const { return causal ? std::min<int64_t>(S, qOffset + t + 1) : S; }
+  // First key query row t may see.
+  int64_t first(int64_t t) const { return window > 0 ? std::max<int64_t>(0, qOffset + t + 1 - window) : 0; }
 };
 
 // Operands laid out once per call so that no tile is copied per (query tile, key tile) pair:
@@ -200,17 +204,19 @@ HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o,
   const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
   std::vector<float> O(BQ * D, 0.f), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
   int64_t kend = d.visible(q0 + nq - 1);
-  for (int64_t k0 = 0; k0 < kend; k0 += BK) {
+  for (int64_t k0 = d.first(q0) / BK * BK; k0 < kend; k0 += BK) {
     int nk = (int)std::min<int64_t>(BK, kend - k0);
     mm_rows_t<V>(Qs, ldq, nq, pk.kt.data() + pk.tileOff(d, b, kh, k0 / BK), BK, nk, D, Sb.data(), BK);
     for (int i = 0; i < nq; i++) {
       float* s = &Sb[i * BK];
-      // Keys j < lim are visible to this row; a row may see none of this tile.
+      // Keys j0 <= j < lim are visible to this row; a row may see none of this tile.
       int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
-      if (lim == 0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
-      float mx = max_row<V>(s, lim, m[i]);
+      int j0 = (int)std::max<int64_t>(0, d.first(q0 + i) - k0);
+      if (lim <= j0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
+      float mx = max_row<V>(s + j0, lim - j0, m[i]);
       float alpha = std::exp(m[i] - mx);
-      float sum = exp_shift<V>(s, lim, mx);
+      float sum = exp_shift<V>(s + j0, lim - j0, mx);
+      for (int j = 0; j < j0; j++) s[j] = 0.f;
       for (int j = lim; j < nk; j++) s[j] = 0.f;
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
@@ -242,9 +248,11 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
   std::vector<float> dK(BK * D, 0.f), dV(BK * D, 0.f), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
   // First query row that sees key k0: qOffset + t >= k0.
   int64_t tstart = d.causal ? std::max<int64_t>(0, k0 - d.qOffset) : 0;
+  // Past the last query row whose window still reaches the tile's last key: qOffset + t + 1 - W <= k0 + nk - 1.
+  int64_t tend = d.window > 0 ? std::min<int64_t>(d.T, k0 + nk - 1 + d.window - d.qOffset) : d.T;
   for (int64_t hh = 0; hh < group; hh++) {
     int64_t h = kh * group + hh;
-    for (int64_t q0 = (tstart / BQ) * BQ; q0 < d.T; q0 += BQ) {
+    for (int64_t q0 = (tstart / BQ) * BQ; q0 < tend; q0 += BQ) {
       int nq = (int)std::min<int64_t>(BQ, d.T - q0);
       const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
       const float* dO = go + d.qrow(b, q0, h);
@@ -254,10 +262,12 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
         int64_t row = (b * d.Hq + h) * d.T + q0 + i;
         float L = lse[row], Di = delta[row];
         int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
+        int j0 = (int)std::min<int64_t>(lim, std::max<int64_t>(0, d.first(q0 + i) - k0));
         float* p = &P[i * BK];
         float* dp = &dP[i * BK];
-        exp_shift<V>(p, lim, L);
-        for (int j = 0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
+        exp_shift<V>(p + j0, lim - j0, L);
+        for (int j = j0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
+        for (int j = 0; j < j0; j++) { p[j] = 0.f; dp[j] = 0.f; }
         for (int j = lim; j < nk; j++) { p[j] = 0.f; dp[j] = 0.f; }
       }
       // dV += P^T dO
@@ -292,8 +302,9 @@ static bool read_dims(Args& a, size_t at, Dims& d) {
   return true;
 }
 
-// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity])
+// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity[, window]])
 // kvCapacity: rows per batch allocated in k and v (default S), so a KV cache is read in place.
+// window: a causal sliding window of that many keys (0: none).
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -304,7 +315,9 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Dims d;
   if (a.failed || !read_dims(a, 5, d)) return nullptr;
   if (a.argc > 14) d.Scap = a.i64(14);
+  if (a.argc > 15) d.window = a.i64(15);
   if (a.failed || d.Scap < d.S) { a.fail("attention: kvCapacity must be >= S"); return nullptr; }
+  if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attention: window must be >= 0, and only with causal attention"); return nullptr; }
   int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
   Isa is = isa();
   static Packed pk;  // entry points run on the JS thread only, never concurrently
@@ -320,7 +333,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate)
+// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate[, window])
 static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -336,6 +349,9 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   Dims d;
   if (a.failed || !read_dims(a, 9, d)) return nullptr;
   bool acc = a.num(18) != 0;
+  if (a.argc > 19) d.window = a.i64(19);
+  if (a.failed) return nullptr;
+  if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attentionBackward: window must be >= 0, and only with causal attention"); return nullptr; }
   if (!acc) {
     std::fill(gq, gq + nq_el, 0.f);
     std::fill(gk, gk + nk_el, 0.f);

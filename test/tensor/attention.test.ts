@@ -73,3 +73,26 @@ test('attention reads a KV cache in place: capacity larger than the valid length
   const ref = attentionRef(Float64Array.from(q.data), compact(k), compact(v), B, T, S, Hq, Hkv, D, true, S - T);
   ref.forEach((r, i) => assert.ok(Math.abs(r - o.data[i]) < 1e-4, `element ${i}: ${o.data[i]} vs ${r}`));
 });
+
+// Sliding windows shorter than, equal to and longer than a 64-key tile, with GQA, a KV-cache offset and
+// query rows whose window starts inside a tile.
+for (const [B, T, S, Hq, Hkv, D, W] of [[1, 9, 9, 2, 1, 8, 1], [2, 40, 40, 4, 2, 8, 5], [1, 150, 150, 2, 1, 16, 64], [1, 130, 130, 3, 1, 12, 70], [1, 5, 90, 2, 2, 8, 30]]) {
+  test(`attention with a sliding window of ${W}: B=${B} T=${T} S=${S} Hq=${Hq} Hkv=${Hkv} D=${D}`, () => {
+    gradcheck({
+      name: 'attention-window',
+      shapes: [[B, T, Hq, D], [B, S, Hkv, D], [B, S, Hkv, D]],
+      run: ([q, k, v]) => F.attention(q, k, v, { window: W, scale: 0.3 }),
+      ref: ([q, k, v]) => attentionRef(q, k, v, B, T, S, Hq, Hkv, D, true, S - T, W, 0.3),
+      probes: 12,
+    });
+  });
+}
+
+test('a sliding window at least the sequence long changes nothing; a window needs causal attention', () => {
+  const rng = new Rng(3);
+  const q = new Tensor([1, 20, 2, 8]), k = new Tensor([1, 20, 1, 8]), v = new Tensor([1, 20, 1, 8]);
+  for (const t of [q, k, v]) rng.fillNormal(t.data);
+  assert.deepEqual(F.attention(q, k, v, { window: 20 }).data, F.attention(q, k, v).data);
+  assert.throws(() => F.attention(q, k, v, { window: 4, causal: false }), /needs causal/);
+  assert.throws(() => F.attention(q, k, v, { window: -1 }), /non-negative/);
+});
