@@ -5,9 +5,10 @@
 import { F, Tensor } from '../tensor/index.js';
 import type { KVCache } from './kv_cache.js';
 
-/** Per layer: the score scale. */
+/** Per layer: the score scale and the sliding window (0: every earlier key is visible). */
 export interface AttentionSpec {
   scale: number;
+  window: number;
 }
 
 export interface AttentionBackend {
@@ -19,7 +20,7 @@ const flat = (a: Tensor): Tensor => F.reshape(a, [a.shape[0], a.shape[1], a.shap
 
 /** Training and plain forwards: every row of the batch is one sequence, causal; differentiable. */
 export const fullCausal: AttentionBackend = {
-  attend: (_layer, q, k, v, spec) => flat(F.attention(q, k, v, { scale: spec.scale })),
+  attend: (_layer, q, k, v, spec) => flat(F.attention(q, k, v, { scale: spec.scale, window: spec.window })),
 };
 
 /** Generation: this step's keys and values are appended to the cache, and the queries read all of it. */
@@ -33,7 +34,7 @@ export class CachedAttention implements AttentionBackend {
   attend(layer: number, q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec): Tensor {
     const [kc, vc] = this.cache.append(layer, k, v);
     const T = q.shape[1];
-    return flat(F.attention(q, kc, vc, { kvLength: this.offset + T, queryOffset: this.offset, scale: spec.scale }));
+    return flat(F.attention(q, kc, vc, { kvLength: this.offset + T, queryOffset: this.offset, scale: spec.scale, window: spec.window }));
   }
 }
 
@@ -57,7 +58,7 @@ export class PackedAttention implements AttentionBackend {
       const row = (x: Tensor) => (q.shape[0] === 1 ? x : F.slice(x, 0, b, b + 1));
       const qb = row(q), kb = row(k), vb = row(v);
       const parts = runs.map(([s, e]) =>
-        F.attention(F.slice(qb, 1, s, e), F.slice(kb, 1, s, e), F.slice(vb, 1, s, e), { scale: spec.scale }));
+        F.attention(F.slice(qb, 1, s, e), F.slice(kb, 1, s, e), F.slice(vb, 1, s, e), { scale: spec.scale, window: spec.window }));
       return parts.length === 1 ? parts[0] : F.concat(parts, 1);
     });
     return flat(rows.length === 1 ? rows[0] : F.concat(rows, 0));

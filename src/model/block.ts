@@ -1,22 +1,41 @@
-// The decoder stack, written once for every way the model runs. Each of nLayers pre-norm blocks is
-//   x += Wo · attention(rope(Wq·rmsnorm(x)), rope(Wk·rmsnorm(x)), Wv·rmsnorm(x))
-//   x += Wdown · (silu(Wgate·rmsnorm(x)) * Wup·rmsnorm(x))                       (SwiGLU)
+// The decoder stack, written once for every way the model runs. Each of nLayers blocks is
+//   h = rmsnorm(x)                                  (preNorm; EXAONE 4 feeds x itself)
+//   q, k = qknorm(Wq·h + bq), qknorm(Wk·h + bk)     (qkNorm per head: Qwen3, EXAONE 4), then RoPE (unless the layer skips it)
+//   y = Wo · attention(q, k, Wv·h + bv) + bo       (scale: attentionMultiplier; sliding-window layers see the last W keys)
+//   x += residualMultiplier · postnorm(y)           (postNorm: Peri-LN / EXAONE 4)
+//   h = rmsnorm(x);  y = Wdown · (silu(Wgate·h) * Wup·h)  (+ MLP biases);  x += residualMultiplier · postnorm(y)
 // followed by the final RMSNorm. How attention reads keys and values is the backend's business
 // (src/model/attention_backends.ts: full causal, KV cache, packed documents; the serving engine's paged pool).
 // When no gradient is recorded the same loop runs inference kernels: each residual add fused with the
 // RMSNorm after it (the residual stream is updated in place) and SwiGLU in one pass.
 import { F, Tensor, isGradEnabled } from '../tensor/index.js';
+import type { RopeOptions } from '../tensor/ops/rope.js';
 import { native } from '../native/index.js';
 import type { ModelConfig } from './config.js';
 import type { AttentionBackend } from './attention_backends.js';
+import type { Weight } from './weights.js';
 
 interface FusedKernels {
   swiglu(gate: Float32Array, up: Float32Array, out: Float32Array): void;
-  addRmsnorm(x: Float32Array, y: Float32Array, w: Float32Array, out: Float32Array, rows: number, dim: number, eps: number): void;
+  addRmsnorm(x: Float32Array, y: Float32Array, w: Float32Array, out: Float32Array, rows: number, dim: number, eps: number, alpha: number): void;
+  axpy(y: Float32Array, x: Float32Array, alpha: number): void;
 }
 const K = native as unknown as FusedKernels;
 
-export interface LayerWeights { ln1: Tensor; wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor; ln2: Tensor; wg: Tensor; wu: Tensor; wd: Tensor }
+export interface LayerWeights {
+  /** Input norms of the attention and MLP sub-layers (null without preNorm). */
+  ln1: Tensor | null; ln2: Tensor | null;
+  wq: Weight; wk: Weight; wv: Weight; wo: Weight;
+  bq: Tensor | null; bk: Tensor | null; bv: Tensor | null; bo: Tensor | null;
+  qNorm: Tensor | null; kNorm: Tensor | null;
+  /** Output norms of the two sub-layers (null without postNorm). */
+  post1: Tensor | null; post2: Tensor | null;
+  wg: Weight; wu: Weight; wd: Weight;
+  bg: Tensor | null; bu: Tensor | null; bd: Tensor | null;
+  /** Whether this layer applies RoPE; its sliding window (0: none). */
+  rope: boolean;
+  window: number;
+}
 
 /** What the loop needs of a model: its shape, its weights and how it multiplies (fp32 or bf16). */
 export interface DecoderModel {
@@ -24,7 +43,10 @@ export interface DecoderModel {
   readonly headDim: number;
   readonly layers: readonly LayerWeights[];
   readonly finalNorm: Tensor;
-  lin(x: Tensor, w: Tensor): Tensor;
+  /** RoPE's base, linear scale and (with RoPE scaling) frequencies; positions come per step. */
+  readonly ropeOptions: Omit<RopeOptions, 'positions' | 'offset'>;
+  readonly attentionScale: number;
+  lin(x: Tensor, w: Weight, bias?: Tensor | null): Tensor;
 }
 
 export interface DecoderStep {
@@ -37,18 +59,21 @@ export interface DecoderStep {
 
 /** Runs the blocks on embeddings x [B, T, dModel]; returns the final-normed hidden states [B, T, dModel]. */
 export function runDecoder(m: DecoderModel, x: Tensor, s: DecoderStep): Tensor {
-  const c = m.config, hd = m.headDim, { B, T } = s;
+  const c = m.config, hd = m.headDim, { B, T } = s, eps = c.normEps, alpha = c.residualMultiplier;
   const fused = !isGradEnabled();
-  const rope = { base: c.ropeBase, positionScale: c.ropeScale, positions: s.positions };
-  const spec = { scale: 1 / Math.sqrt(hd) };
-  // x + y, then the RMSNorm of the sum with weight w: [new residual stream, its norm].
-  const residual = (x: Tensor, y: Tensor, w: Tensor): [Tensor, Tensor] => {
+  const rope = { ...m.ropeOptions, positions: s.positions };
+  // x + alpha y, then the RMSNorm of the sum with weight w (or the sum itself when w is null): [new x, its norm].
+  const residual = (x: Tensor, y: Tensor, w: Tensor | null): [Tensor, Tensor] => {
     if (!fused) {
-      const sum = F.add(x, y);
-      return [sum, F.rmsnorm(sum, w, c.normEps)];
+      const sum = F.add(x, alpha === 1 ? y : F.scale(y, alpha));
+      return [sum, w ? F.rmsnorm(sum, w, eps) : sum];
+    }
+    if (!w) {
+      K.axpy(x.data, y.data, alpha);
+      return [x, x];
     }
     const out = Tensor.empty(x.shape);
-    K.addRmsnorm(x.data, y.data, w.data, out.data, B * T, c.dModel, c.normEps);
+    K.addRmsnorm(x.data, y.data, w.data, out.data, B * T, c.dModel, eps, alpha);
     return [x, out];
   };
   const swiglu = (g: Tensor, u: Tensor): Tensor => {
@@ -57,15 +82,21 @@ export function runDecoder(m: DecoderModel, x: Tensor, s: DecoderStep): Tensor {
     K.swiglu(g.data, u.data, out.data);
     return out;
   };
-  let h = F.rmsnorm(x, m.layers[0].ln1, c.normEps);
+  const norm = (t: Tensor, w: Tensor | null): Tensor => (w ? F.rmsnorm(t, w, eps) : t);
+  const heads = (t: Tensor, n: number, qk: Tensor | null, L: LayerWeights): Tensor => {
+    const r = norm(F.reshape(t, [B, T, n, hd]), qk);
+    return L.rope ? F.rope(r, rope) : r;
+  };
+  let h = norm(x, m.layers[0].ln1);
   m.layers.forEach((L, li) => {
-    const q = F.rope(F.reshape(m.lin(h, L.wq), [B, T, c.nHeads, hd]), rope);
-    const k = F.rope(F.reshape(m.lin(h, L.wk), [B, T, c.nKvHeads, hd]), rope);
-    const v = F.reshape(m.lin(h, L.wv), [B, T, c.nKvHeads, hd]);
-    const a = s.backend.attend(li, q, k, v, spec);
-    [x, h] = residual(x, m.lin(a, L.wo), L.ln2);
+    const q = heads(m.lin(h, L.wq, L.bq), c.nHeads, L.qNorm, L);
+    const k = heads(m.lin(h, L.wk, L.bk), c.nKvHeads, L.kNorm, L);
+    const v = F.reshape(m.lin(h, L.wv, L.bv), [B, T, c.nKvHeads, hd]);
+    const a = s.backend.attend(li, q, k, v, { scale: m.attentionScale, window: L.window });
+    [x, h] = residual(x, norm(m.lin(a, L.wo, L.bo), L.post1), L.ln2);
     const next = li + 1 < m.layers.length ? m.layers[li + 1].ln1 : m.finalNorm;
-    [x, h] = residual(x, m.lin(swiglu(m.lin(h, L.wg), m.lin(h, L.wu)), L.wd), next);
+    const y = m.lin(swiglu(m.lin(h, L.wg, L.bg), m.lin(h, L.wu, L.bu)), L.wd, L.bd);
+    [x, h] = residual(x, norm(y, L.post2), next);
   });
   return h;
 }

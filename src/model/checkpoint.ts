@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { OptimizerState } from '../tensor/index.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
 import { loadSafetensors, saveSafetensors, toFloat32, writeFileAtomic, type StTensor } from './safetensors.js';
-import { Transformer } from './transformer.js';
+import { Transformer, type WeightSource } from './transformer.js';
 
 export interface TrainState {
   step: number;
@@ -25,6 +25,7 @@ export interface CheckpointContents {
 }
 
 export function modelTensors(model: Transformer): [string, StTensor][] {
+  if (model.bf16Only) throw new Error('the model holds bf16-only inference weights; load it with fp32 weights to save a checkpoint');
   return [...model.params].map(([name, t]) => [name, { dtype: 'F32', shape: [...t.shape], data: t.data }]);
 }
 
@@ -81,10 +82,18 @@ export function loadModel(dir: string): Transformer {
     throw new Error(`${cfgFile}: ${(e as Error).message}`);
   }
   const config: ModelConfig = parseModelConfig(raw, cfgFile);
-  const model = new Transformer(config);
   const file = path.join(ck, 'model.safetensors');
-  setWeights(model, loadSafetensors(file).tensors, file);
-  return model;
+  return Transformer.fromTensors(config, tensorSource(loadSafetensors(file).tensors, file));
+}
+
+/** A WeightSource over tensors read from `file` (named in errors), checking every shape. */
+export function tensorSource(tensors: Map<string, StTensor>, file: string): WeightSource {
+  return (name, shape) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: missing tensor ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`${file}: ${name} has shape [${t.shape}], the config needs [${shape}]`);
+    return t;
+  };
 }
 
 /** Copies every parameter of `model` from `tensors` (read from `file`, named in errors). */

@@ -16,7 +16,7 @@ type U16 = Uint16Array;
 
 interface PagedKernels {
   pagedAttention(q: F32, kPool: F32 | U16, vPool: F32 | U16, out: F32, blockTables: I32, tableStart: I32, ctxLen: I32,
-    N: number, Hq: number, Hkv: number, D: number, blockSize: number, scale: number): void;
+    N: number, Hq: number, Hkv: number, D: number, blockSize: number, scale: number, window: number): void;
   pagedKvWrite(k: F32, v: F32, kPool: F32 | U16, vPool: F32 | U16, slots: I32, N: number, Hkv: number, D: number, blockSize: number): void;
 }
 
@@ -46,7 +46,7 @@ class PagedAttention implements AttentionBackend {
     const [, N, Hq, hd] = q.shape, Hkv = k.shape[2], { pool, b } = this;
     PK.pagedKvWrite(k.data, v.data, pool.k[layer], pool.v[layer], b.slots, N, Hkv, hd, pool.blockSize);
     const a = new Tensor([1, N, Hq * hd]);
-    PK.pagedAttention(q.data, pool.k[layer], pool.v[layer], a.data, b.blockTables, b.tableStart, b.ctxLen, N, Hq, Hkv, hd, pool.blockSize, spec.scale);
+    PK.pagedAttention(q.data, pool.k[layer], pool.v[layer], a.data, b.blockTables, b.tableStart, b.ctxLen, N, Hq, Hkv, hd, pool.blockSize, spec.scale, spec.window);
     return a;
   }
 }
