@@ -12,7 +12,7 @@ import { F, Tensor, isGradEnabled } from '../tensor/index.js';
 import type { RopeOptions } from '../tensor/ops/rope.js';
 import { native } from '../native/index.js';
 import type { ModelConfig } from './config.js';
-import type { AttentionBackend } from './attention_backends.js';
+import type { AttentionBackend, AttentionSpec } from './attention_backends.js';
 import type { Weight } from './weights.js';
 
 interface FusedKernels {
@@ -32,9 +32,9 @@ export interface LayerWeights {
   post1: Tensor | null; post2: Tensor | null;
   wg: Weight; wu: Weight; wd: Weight;
   bg: Tensor | null; bu: Tensor | null; bd: Tensor | null;
-  /** Whether this layer applies RoPE; its sliding window (0: none). */
+  /** Whether this layer applies RoPE; its attention scale and sliding window. */
   rope: boolean;
-  window: number;
+  attention: AttentionSpec;
 }
 
 /** What the loop needs of a model: its shape, its weights and how it multiplies (fp32 or bf16). */
@@ -45,7 +45,6 @@ export interface DecoderModel {
   readonly finalNorm: Tensor;
   /** RoPE's base, linear scale and (with RoPE scaling) frequencies; positions come per step. */
   readonly ropeOptions: Omit<RopeOptions, 'positions' | 'offset'>;
-  readonly attentionScale: number;
   lin(x: Tensor, w: Weight, bias?: Tensor | null): Tensor;
 }
 
@@ -62,19 +61,19 @@ export function runDecoder(m: DecoderModel, x: Tensor, s: DecoderStep): Tensor {
   const c = m.config, hd = m.headDim, { B, T } = s, eps = c.normEps, alpha = c.residualMultiplier;
   const fused = !isGradEnabled();
   const rope = { ...m.ropeOptions, positions: s.positions };
-  // x + alpha y, then the RMSNorm of the sum with weight w (or the sum itself when w is null): [new x, its norm].
-  const residual = (x: Tensor, y: Tensor, w: Tensor | null): [Tensor, Tensor] => {
+  // x += alpha y (in place when fused), then returns the RMSNorm of the new x with weight w (x itself when w is null).
+  const residual = (y: Tensor, w: Tensor | null): Tensor => {
     if (!fused) {
-      const sum = F.add(x, alpha === 1 ? y : F.scale(y, alpha));
-      return [sum, w ? F.rmsnorm(sum, w, eps) : sum];
+      x = F.add(x, alpha === 1 ? y : F.scale(y, alpha));
+      return w ? F.rmsnorm(x, w, eps) : x;
     }
     if (!w) {
       K.axpy(x.data, y.data, alpha);
-      return [x, x];
+      return x;
     }
     const out = Tensor.empty(x.shape);
     K.addRmsnorm(x.data, y.data, w.data, out.data, B * T, c.dModel, eps, alpha);
-    return [x, out];
+    return out;
   };
   const swiglu = (g: Tensor, u: Tensor): Tensor => {
     if (!fused) return F.mul(F.silu(g), u);
@@ -92,11 +91,11 @@ export function runDecoder(m: DecoderModel, x: Tensor, s: DecoderStep): Tensor {
     const q = heads(m.lin(h, L.wq, L.bq), c.nHeads, L.qNorm, L);
     const k = heads(m.lin(h, L.wk, L.bk), c.nKvHeads, L.kNorm, L);
     const v = F.reshape(m.lin(h, L.wv, L.bv), [B, T, c.nKvHeads, hd]);
-    const a = s.backend.attend(li, q, k, v, { scale: m.attentionScale, window: L.window });
-    [x, h] = residual(x, norm(m.lin(a, L.wo, L.bo), L.post1), L.ln2);
+    const a = s.backend.attend(li, q, k, v, L.attention);
+    h = residual(norm(m.lin(a, L.wo, L.bo), L.post1), L.ln2);
     const next = li + 1 < m.layers.length ? m.layers[li + 1].ln1 : m.finalNorm;
     const y = m.lin(swiglu(m.lin(h, L.wg, L.bg), m.lin(h, L.wu, L.bu)), L.wd, L.bd);
-    [x, h] = residual(x, norm(y, L.post2), next);
+    h = residual(norm(y, L.post2), next);
   });
   return h;
 }

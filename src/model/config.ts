@@ -88,7 +88,9 @@ export const DEFAULTS: Omit<ModelConfig, ShapeKeys> = {
 };
 
 /** Width of one attention head. */
-export const headDimOf = (c: ModelConfig): number => c.headDim ?? c.dModel / c.nHeads;
+// `| 0` keeps it a small integer for V8: shapes built from a division would be double arrays, and every shape
+// check and allocation downstream would see two element kinds.
+export const headDimOf = (c: ModelConfig): number => c.headDim ?? (c.dModel / c.nHeads) | 0;
 
 /** The attention score scale. */
 export const attentionScaleOf = (c: ModelConfig): number => c.attentionMultiplier ?? 1 / Math.sqrt(headDimOf(c));

@@ -69,7 +69,7 @@ export class Transformer implements DecoderModel {
         post1: v(p + 'post_norm1.weight'), post2: v(p + 'post_norm2.weight'),
         wg: w(p + 'mlp.gate_proj.weight'), wu: w(p + 'mlp.up_proj.weight'), wd: w(p + 'mlp.down_proj.weight'),
         bg: v(p + 'mlp.gate_proj.bias'), bu: v(p + 'mlp.up_proj.bias'), bd: v(p + 'mlp.down_proj.bias'),
-        rope: !c.noRopeLayers.includes(i), window: layerWindow(c, i),
+        rope: !c.noRopeLayers.includes(i), attention: { scale: this.attentionScale, window: layerWindow(c, i) },
       });
     }
   }
@@ -205,10 +205,10 @@ export class Transformer implements DecoderModel {
 
   /**
    * Mean next-token cross-entropy of ids [B*T] against targets [B*T] (ignoreIndex -100 masks a
-   * position; weights scale positions, e.g. SFT's assistant-only mask).
+   * position; weights scale positions, e.g. SFT's assistant-only mask; segmentIds packs documents in a row).
    */
-  loss(ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: Float32Array, positions?: Int32Array): Tensor {
-    const logits = this.forward(ids, B, T, { positions });
+  loss(ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: Float32Array, positions?: Int32Array, segmentIds?: Int32Array): Tensor {
+    const logits = this.forward(ids, B, T, { positions, segmentIds });
     return F.crossEntropy(logits, targets, { weights });
   }
 

@@ -32,15 +32,14 @@ export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
   const base = opts.base ?? 10000, ps = opts.positionScale ?? 1, inv = opts.invFreq ?? null, f = opts.factor ?? 1;
   if (inv && inv.length !== D / 2) throw new Error(`rope: ${inv.length} inverse frequencies for head dimension ${D}`);
   const y = Tensor.empty(x.shape);
-  K.rope(x.data, y.data, pos, B * T, H, D, base, ps, 1, inv, f);
+  // Plain RoPE passes no frequency arguments (each costs the kernel an argument read).
+  if (inv || f !== 1) K.rope(x.data, y.data, pos, B * T, H, D, base, ps, 1, inv, f);
+  else K.rope(x.data, y.data, pos, B * T, H, D, base, ps, 1);
   return record(y, 'rope', [x], (g, ctx) => {
     const gx = ctx.gradFor(0);
     if (!gx) return;
-    if (!gx[1]) K.rope(g, gx[0], pos, B * T, H, D, base, ps, -1, inv, f);
-    else {
-      const t = Tensor.empty(x.shape);
-      K.rope(g, t.data, pos, B * T, H, D, base, ps, -1, inv, f);
-      K.axpy(gx[0], t.data, 1);
-    }
+    const out = gx[1] ? Tensor.empty(x.shape).data : gx[0];
+    K.rope(g, out, pos, B * T, H, D, base, ps, -1, inv, f);
+    if (gx[1]) K.axpy(gx[0], out, 1);
   });
 }

@@ -27,7 +27,7 @@ export interface OpKernels {
   rmsnorm(x: F32, w: F32, y: F32, rstd: F32, rows: number, dim: number, eps: number): void;
   rmsnormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32 | null, gw: F32 | null, rows: number, dim: number, acc: number): void;
   rope(x: F32, y: F32, positions: I32, tokens: number, heads: number, headDim: number, base: number, posScale: number, direction: number,
-    invFreq: Float64Array | null, factor: number): void;
+    invFreq?: Float64Array | null, factor?: number): void;
   softmax(mode: number, x: F32, y: F32, rows: number, n: number): void;
   softmaxBackward(mode: number, y: F32, gy: F32, gx: F32, rows: number, n: number, acc: number): void;
   crossEntropy(logits: F32, targets: I32, loss: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number): void;
