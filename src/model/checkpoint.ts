@@ -11,7 +11,7 @@ import type { OptimizerState } from '../tensor/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsReader, toFloat32, type StTensor } from './safetensors.js';
-import { Transformer } from './transformer.js';
+import { Transformer, type WeightSource } from './transformer.js';
 
 export interface TrainState {
   step: number;
@@ -34,6 +34,7 @@ export interface CheckpointContents {
 export const CHECKSUMS = 'checksums.json';
 
 export function modelTensors(model: Transformer): [string, StTensor][] {
+  if (model.bf16Only) throw new Error('the model holds bf16-only inference weights; load it with fp32 weights to save a checkpoint');
   return [...model.params].map(([name, t]) => [name, { dtype: 'F32', shape: [...t.shape], data: t.data }]);
 }
 
@@ -143,28 +144,45 @@ export function checkpointModelConfig(ck: string): ModelConfig {
 /** Loads a model from a checkpoint directory (or a run directory: its latest checkpoint), verified. */
 export function loadModel(dir: string): Transformer {
   const ck = resolveCheckpoint(dir);
-  const model = new Transformer(checkpointModelConfig(ck));
+  const config = checkpointModelConfig(ck);
   const file = path.join(ck, 'model.safetensors');
-  setWeights(model, decodeSafetensors(readCheckpointFile(ck, 'model.safetensors'), file).tensors, file);
-  return model;
+  return Transformer.fromTensors(config, tensorSource(decodeSafetensors(readCheckpointFile(ck, 'model.safetensors'), file).tensors, file));
+}
+
+/** A WeightSource over tensors read from `file` (named in errors), checking every shape and refusing NaN/inf. */
+export function tensorSource(tensors: Map<string, StTensor>, file: string): WeightSource {
+  return (name, shape) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: missing tensor ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`${file}: ${name} has shape [${t.shape}], the config needs [${shape}]`);
+    refuseNonFinite(t, name, file);
+    return t;
+  };
+}
+
+/** A WeightSource reading each tensor from an open safetensors file straight into a fresh float32 array; refuses NaN/inf. */
+export function readerSource(r: SafetensorsReader): WeightSource {
+  return (name, shape) => {
+    const e = r.entries.get(name);
+    if (!e) throw new Error(`${r.file}: missing tensor ${name}`);
+    if (e.shape.join(',') !== shape.join(',')) throw new Error(`${r.file}: ${name} has shape [${e.shape}], the config needs [${shape}]`);
+    const t = r.read(name, 'f32');
+    refuseNonFinite(t, name, r.file);
+    return t;
+  };
+}
+
+function refuseNonFinite(t: StTensor, name: string, file: string): void {
+  if (t.dtype === 'I32') return;
+  const values = t.data instanceof Float32Array ? t.data : toFloat32(t);
+  const bad = firstNonFinite(values);
+  if (bad >= 0) throw new Error(`${file}: tensor ${name} holds ${values[bad]} at element ${bad}: the weights are not usable (a diverged run?)`);
 }
 
 /** Index of the first NaN or infinity in a, or -1. */
 export function firstNonFinite(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
   return -1;
-}
-
-/** Reads every parameter of `model` from an open safetensors file straight into the parameter's array; refuses NaN/inf. */
-export function readWeights(model: Transformer, r: SafetensorsReader): void {
-  for (const [name, t] of model.params) {
-    const e = r.entries.get(name);
-    if (!e) throw new Error(`${r.file}: missing tensor ${name}`);
-    if (e.shape.join(',') !== t.shape.join(',')) throw new Error(`${r.file}: ${name} has shape [${e.shape}], the config needs [${t.shape}]`);
-    r.read(name, 'f32', t.data);
-    const bad = firstNonFinite(t.data);
-    if (bad >= 0) throw new Error(`${r.file}: tensor ${name} holds ${t.data[bad]} at element ${bad}: the weights are not usable (a diverged run?)`);
-  }
 }
 
 /** Copies every parameter of `model` from `tensors` (read from `file`, named in errors); refuses NaN/inf. */

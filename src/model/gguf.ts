@@ -26,7 +26,7 @@
 //   Token ids fed to llama.cpp directly are unaffected: the parity test uses ids.
 import type { Tokenizer } from '../tokenizer/index.js';
 import { bytesToByteLevel, CHAT_TEMPLATE_JINJA } from '../tokenizer/index.js';
-import type { ModelConfig } from './config.js';
+import { type ModelConfig, headDimOf } from './config.js';
 import { writeAll, writeFileAtomicWith } from '../util/atomic.js';
 import type { Transformer } from './transformer.js';
 import { f32ToBf16, f32ToF16 } from './export_hf.js';
@@ -275,7 +275,7 @@ export interface GgufExportOptions {
 
 /** The llama.* hyperparameter keys of a config. */
 export function llamaHparams(c: ModelConfig): [string, GgufValue][] {
-  const hd = c.dModel / c.nHeads;
+  const hd = headDimOf(c);
   const kv: [string, GgufValue][] = [
     ['llama.context_length', gv.u32(c.maxSeqLen)],
     ['llama.embedding_length', gv.u32(c.dModel)],
@@ -288,6 +288,7 @@ export function llamaHparams(c: ModelConfig): [string, GgufValue][] {
     ['llama.rope.dimension_count', gv.u32(hd)],
     ['llama.vocab_size', gv.u32(c.vocabSize)],
   ];
+  if (c.headDim !== null) kv.push(['llama.attention.key_length', gv.u32(hd)], ['llama.attention.value_length', gv.u32(hd)]);
   // hcx multiplies positions by ropeScale; llama.cpp's linear scaling divides them by the factor.
   if (c.ropeScale !== 1) kv.push(['llama.rope.scaling.type', gv.str('linear')], ['llama.rope.scaling.factor', gv.f32(1 / c.ropeScale)]);
   return kv;
@@ -333,7 +334,10 @@ export function tokenizerMetadata(tok: Tokenizer, vocabSize: number): [string, G
 
 /** The GGUF tensors of a model (Q/K rows permuted for llama.cpp's RoPE, matrices in `dtype`). */
 export function ggufTensors(model: Transformer, dtype: GgufDtype = 'F32'): GgufTensor[] {
-  const c = model.config, hd = c.dModel / c.nHeads;
+  const c = model.config, hd = headDimOf(c);
+  const why = llamaInexpressible(c);
+  if (why) throw new Error(`gguf export: ${why}`);
+  if (model.bf16Only) throw new Error('gguf export: the model holds bf16-only inference weights; load it with fp32 weights to export');
   const out: GgufTensor[] = [];
   for (const [name, t] of model.params) {
     const gname = ggufTensorName(name);
@@ -346,6 +350,18 @@ export function ggufTensors(model: Transformer, dtype: GgufDtype = 'F32'): GgufT
     out.push({ name: gname, dims, dtype: dt, data: dt === 'F32' ? data : dt === 'F16' ? f32ToF16(data) : f32ToBf16(data) });
   }
   return out;
+}
+
+/** Why a config is not a plain llama-architecture model (what this writer emits), or null. */
+function llamaInexpressible(c: ModelConfig): string | null {
+  const plain: Partial<Record<keyof ModelConfig, unknown>> = {
+    qkvBias: false, oBias: false, mlpBias: false, qkNorm: false, preNorm: true, postNorm: false, embeddingMultiplier: 1,
+    attentionMultiplier: null, residualMultiplier: 1, logitsScaling: 1, ropeScaling: null, slidingWindow: null, noRopeLayers: [],
+  };
+  for (const [k, v] of Object.entries(plain)) {
+    if (JSON.stringify(c[k as keyof ModelConfig]) !== JSON.stringify(v)) return `field "${k}" = ${JSON.stringify(c[k as keyof ModelConfig])} is not supported (only the plain llama architecture, ${k} ${JSON.stringify(v)})`;
+  }
+  return null;
 }
 
 /** Writes model + tokenizer as one llama-architecture GGUF file. */

@@ -8,6 +8,8 @@
 // Segment ids (optional, int32 [B, S] over absolute positions) make the mask block-diagonal for packed
 // sequences: a query sees only keys of its own segment. A (query tile, key tile) pair whose segment
 // ranges do not meet is skipped outright; only tiles that straddle a boundary are masked per element.
+// position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache), or with a
+// sliding window W only the last W of them: keys qOffset + i - W + 1 ..= qOffset + i.
 #include <cmath>
 #include <vector>
 #include <cstring>
@@ -148,6 +150,7 @@ struct Dims {
   const int32_t* seg = nullptr;  // [B, S] segment id per absolute position, or null: one segment per row
   // Smallest and largest segment id of each query tile [B, nqb] and key tile [B, nkb] (when seg is set).
   const int32_t *qlo = nullptr, *qhi = nullptr, *klo = nullptr, *khi = nullptr;
+  int64_t window = 0;  // 0: no sliding window
   int64_t qrow(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * Hq + h) * D; }
   int64_t krow(int64_t b, int64_t s, int64_t h) const { return ((b * Scap + s) * Hkv + h) * D; }
   // Number of keys query row t may see (before segment masking).
@@ -164,6 +167,8 @@ struct Dims {
     int64_t iq = b * nqb() + qb, ik = b * nkb() + kb;
     return !seg || (qlo[iq] == qhi[iq] && klo[ik] == khi[ik] && qlo[iq] == klo[ik]);
   }
+  // First key query row t may see.
+  int64_t first(int64_t t) const { return window > 0 ? std::max<int64_t>(0, qOffset + t + 1 - window) : 0; }
 };
 
 // The per-tile segment ranges Dims reads (sizes only grow, reused across calls like Packed).
@@ -188,13 +193,13 @@ struct SegTiles {
   }
 };
 
-// In a tile that straddles a segment boundary: sets s[j] = -inf for the keys k0 + j (j < lim) outside
+// In a tile that straddles a segment boundary: sets s[j] = -inf for the keys k0 + j (j0 <= j < lim) outside
 // query t's segment and returns how many stay visible.
-HCX_INL int mask_segment(const Dims& d, int64_t b, int64_t t, int64_t k0, float* s, int lim) {
+HCX_INL int mask_segment(const Dims& d, int64_t b, int64_t t, int64_t k0, float* s, int j0, int lim) {
   const int32_t* row = d.seg + b * d.S;
   int32_t sq = row[d.qOffset + t];
   int seen = 0;
-  for (int j = 0; j < lim; j++) {
+  for (int j = j0; j < lim; j++) {
     if (row[k0 + j] == sq) seen++;
     else s[j] = -INFINITY;
   }
@@ -253,20 +258,22 @@ HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o,
   const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
   std::vector<float> O(BQ * D, 0.f), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
   int64_t kend = d.visible(q0 + nq - 1);
-  for (int64_t k0 = 0; k0 < kend; k0 += BK) {
+  for (int64_t k0 = d.first(q0) / BK * BK; k0 < kend; k0 += BK) {
     if (d.disjoint(b, qb, k0 / BK)) continue;
     bool mixed = !d.uniform(b, qb, k0 / BK);
     int nk = (int)std::min<int64_t>(BK, kend - k0);
     mm_rows_t<V>(Qs, ldq, nq, pk.kt.data() + pk.tileOff(d, b, kh, k0 / BK), BK, nk, D, Sb.data(), BK);
     for (int i = 0; i < nq; i++) {
       float* s = &Sb[i * BK];
-      // Keys j < lim are visible to this row; a row may see none of this tile.
+      // Keys j0 <= j < lim are visible to this row; a row may see none of this tile.
       int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
-      if (lim > 0 && mixed && mask_segment(d, b, q0 + i, k0, s, lim) == 0) lim = 0;
-      if (lim == 0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
-      float mx = max_row<V>(s, lim, m[i]);
+      int j0 = (int)std::max<int64_t>(0, d.first(q0 + i) - k0);
+      if (lim > j0 && mixed && mask_segment(d, b, q0 + i, k0, s, j0, lim) == 0) lim = 0;
+      if (lim <= j0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
+      float mx = max_row<V>(s + j0, lim - j0, m[i]);
       float alpha = std::exp(m[i] - mx);
-      float sum = exp_shift<V>(s, lim, mx);
+      float sum = exp_shift<V>(s + j0, lim - j0, mx);
+      for (int j = 0; j < j0; j++) s[j] = 0.f;
       for (int j = lim; j < nk; j++) s[j] = 0.f;
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
@@ -300,9 +307,11 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
   std::vector<float> dK(BK * D, 0.f), dV(BK * D, 0.f), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
   // First query row that sees key k0: qOffset + t >= k0.
   int64_t tstart = d.causal ? std::max<int64_t>(0, k0 - d.qOffset) : 0;
+  // Past the last query row whose window still reaches the tile's last key: qOffset + t + 1 - W <= k0 + nk - 1.
+  int64_t tend = d.window > 0 ? std::min<int64_t>(d.T, k0 + nk - 1 + d.window - d.qOffset) : d.T;
   for (int64_t hh = 0; hh < group; hh++) {
     int64_t h = kh * group + hh;
-    for (int64_t q0 = (tstart / BQ) * BQ; q0 < d.T; q0 += BQ) {
+    for (int64_t q0 = (tstart / BQ) * BQ; q0 < tend; q0 += BQ) {
       if (d.disjoint(b, q0 / BQ, kb)) continue;
       bool mixed = !d.uniform(b, q0 / BQ, kb);
       int nq = (int)std::min<int64_t>(BQ, d.T - q0);
@@ -314,11 +323,13 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
         int64_t row = (b * d.Hq + h) * d.T + q0 + i;
         float L = lse[row], Di = delta[row];
         int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
+        int j0 = (int)std::min<int64_t>(lim, std::max<int64_t>(0, d.first(q0 + i) - k0));
         float* p = &P[i * BK];
         float* dp = &dP[i * BK];
-        if (lim > 0 && mixed) mask_segment(d, b, q0 + i, k0, p, lim);  // exp(-inf) below gives 0
-        exp_shift<V>(p, lim, L);
-        for (int j = 0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
+        if (lim > j0 && mixed) mask_segment(d, b, q0 + i, k0, p, j0, lim);  // exp(-inf) below gives 0
+        exp_shift<V>(p + j0, lim - j0, L);
+        for (int j = j0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
+        for (int j = 0; j < j0; j++) { p[j] = 0.f; dp[j] = 0.f; }
         for (int j = lim; j < nk; j++) { p[j] = 0.f; dp[j] = 0.f; }
       }
       // dV += P^T dO
@@ -367,8 +378,9 @@ static bool read_segments(Args& a, size_t at, Dims& d) {
   return true;
 }
 
-// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity[, segmentIds]])
+// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity[, segmentIds[, window]]])
 // kvCapacity: rows per batch allocated in k and v (default S), so a KV cache is read in place.
+// window: a causal sliding window of that many keys (0: none).
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -379,8 +391,10 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Dims d;
   if (a.failed || !read_dims(a, 5, d)) return nullptr;
   if (a.argc > 14) d.Scap = a.i64(14);
+  if (a.argc > 16) d.window = a.i64(16);
   if (a.failed || d.Scap < d.S) { a.fail("attention: kvCapacity must be >= S"); return nullptr; }
   if (!read_segments(a, 15, d)) return nullptr;
+  if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attention: window must be >= 0, and only with causal attention"); return nullptr; }
   static SegTiles st;
   st.build(d);
   int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
@@ -398,7 +412,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate[, segmentIds])
+// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate[, segmentIds[, window]])
 static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -415,6 +429,9 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   if (a.failed || !read_dims(a, 9, d)) return nullptr;
   bool acc = a.num(18) != 0;
   if (a.failed || !read_segments(a, 19, d)) return nullptr;
+  if (a.argc > 20) d.window = a.i64(20);
+  if (a.failed) return nullptr;
+  if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attentionBackward: window must be >= 0, and only with causal attention"); return nullptr; }
   static SegTiles st;
   st.build(d);
   if (!acc) {

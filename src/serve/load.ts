@@ -3,7 +3,7 @@
 // `--tokenizer` or the first tokenizer.json found in the checkpoint, its run, or beside the file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { latestCheckpoint, loadModel, readWeights } from '../model/checkpoint.js';
+import { latestCheckpoint, loadModel, readerSource } from '../model/checkpoint.js';
 import { parseModelConfig } from '../model/config.js';
 import { SafetensorsReader } from '../model/safetensors.js';
 import { Transformer } from '../model/transformer.js';
@@ -39,9 +39,7 @@ function loadSafetensorsModel(file: string): Transformer {
     const beside = path.join(path.dirname(file), 'config.json');
     if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
     if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
-    const model = new Transformer(parseModelConfig(raw, file));
-    readWeights(model, st);
-    return model;
+    return Transformer.fromTensors(parseModelConfig(raw, file), readerSource(st));
   } finally {
     st.close();
   }

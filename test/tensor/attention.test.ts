@@ -181,3 +181,40 @@ test('attention rejects segment ids of the wrong size or type', () => {
   assert.throws(() => F.attention(q, k, k, { segmentIds: new Int32Array(3) }), /3 segment ids for 1 x 4/);
   assert.throws(() => F.attention(q, k, k, { segmentIds: new Float32Array(4) as unknown as Int32Array }), /Int32Array/);
 });
+
+// Packed documents in a model with sliding-window layers (Qwen2, Exaone4): both masks at once.
+for (const [T, W, lens] of [[150, 20, [30, 100, 20]], [130, 70, [64, 66]]] as [number, number, number[]][]) {
+  test(`attention with segment ids and a sliding window of ${W}: T=${T} segments ${lens}`, () => {
+    const seg = segments(1, T, [lens]);
+    gradcheck({
+      name: 'attention-seg-window',
+      shapes: [[1, T, 2, 8], [1, T, 1, 8], [1, T, 1, 8]],
+      run: ([q, k, v]) => F.attention(q, k, v, { segmentIds: seg, window: W }),
+      ref: ([q, k, v]) => attentionRef(q, k, v, 1, T, T, 2, 1, 8, true, 0, seg, W),
+      probes: 12,
+    });
+  });
+}
+
+// Sliding windows shorter than, equal to and longer than a 64-key tile, with GQA, a KV-cache offset and
+// query rows whose window starts inside a tile.
+for (const [B, T, S, Hq, Hkv, D, W] of [[1, 9, 9, 2, 1, 8, 1], [2, 40, 40, 4, 2, 8, 5], [1, 150, 150, 2, 1, 16, 64], [1, 130, 130, 3, 1, 12, 70], [1, 5, 90, 2, 2, 8, 30]]) {
+  test(`attention with a sliding window of ${W}: B=${B} T=${T} S=${S} Hq=${Hq} Hkv=${Hkv} D=${D}`, () => {
+    gradcheck({
+      name: 'attention-window',
+      shapes: [[B, T, Hq, D], [B, S, Hkv, D], [B, S, Hkv, D]],
+      run: ([q, k, v]) => F.attention(q, k, v, { window: W, scale: 0.3 }),
+      ref: ([q, k, v]) => attentionRef(q, k, v, B, T, S, Hq, Hkv, D, true, S - T, undefined, W, 0.3),
+      probes: 12,
+    });
+  });
+}
+
+test('a sliding window at least the sequence long changes nothing; a window needs causal attention', () => {
+  const rng = new Rng(3);
+  const q = new Tensor([1, 20, 2, 8]), k = new Tensor([1, 20, 1, 8]), v = new Tensor([1, 20, 1, 8]);
+  for (const t of [q, k, v]) rng.fillNormal(t.data);
+  assert.deepEqual(F.attention(q, k, v, { window: 20 }).data, F.attention(q, k, v).data);
+  assert.throws(() => F.attention(q, k, v, { window: 4, causal: false }), /needs causal/);
+  assert.throws(() => F.attention(q, k, v, { window: -1 }), /non-negative/);
+});
