@@ -54,6 +54,8 @@ export class Transformer {
   readonly headDim: number;
   /** 'bf16': every projection multiplies in bf16 (fp32 master weights, fp32 accumulation); 'f32' by default. */
   computeDtype: 'f32' | 'bf16' = 'f32';
+  /** Adds to each projection's output (LoRA adapters, src/model/lora.ts); none by default. */
+  adapter?: { apply(x: Tensor, w: Tensor, y: Tensor): Tensor };
 
   /** A model with freshly initialised weights (normal, std 0.02; residual outputs scaled by 1/sqrt(2L)). */
   constructor(readonly config: ModelConfig, seed = 1234) {
@@ -93,7 +95,8 @@ export class Transformer {
   }
 
   private lin(x: Tensor, w: Tensor): Tensor {
-    return this.computeDtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+    const y = this.computeDtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+    return this.adapter ? this.adapter.apply(x, w, y) : y;
   }
 
   /** Final hidden states [B, T, dModel] for token ids [B*T]. */
