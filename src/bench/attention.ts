@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, flagBool, flagList, flagNumber } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { median, table } from './stats.js';
 
 const HQ = 8, HKV = 2, D = 64;
@@ -67,23 +67,26 @@ async function worker(system: string, t: number, threads: number, repeat: number
   process.stdout.write(JSON.stringify(row) + '\n');
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  if (p.flags.has('worker')) {
-    const [system, t, threads, repeat] = p.positional;
-    return worker(system, Number(t), Number(threads), Number(repeat));
-  }
-  const json = flagBool(p, 'json');
-  const threadList = flagList(p, 'threads', [1, 2]);
-  const lengths = flagList(p, 't', [512, 1024, 2048, 4096]);
-  const repeat = flagNumber(p, 'repeat', 3);
-  const naiveMax = flagNumber(p, 'naive-max-t', 2048);
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  threads: { type: 'numbers', integer: true, min: 1, default: [1, 2], description: 'thread counts to measure' },
+  t: { type: 'numbers', integer: true, min: 1, default: [512, 1024, 2048, 4096], description: 'sequence lengths' },
+  repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'timed runs per case (median)' },
+  'naive-max-t': { type: 'number', integer: true, min: 0, default: 2048, description: 'longest T for the naive composition (its T x T scores grow fast)' },
+  worker: { type: 'string', choices: ['hcx-flash', 'naive'], hidden: true, description: 'internal: measure one case in this process' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'flash-style GQA attention forward+backward vs the naive composition (time, peak memory)', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  if (o.worker) return worker(o.worker, o.t[0], o.threads[0], o.repeat);
+  const { json, threads: threadList, t: lengths, repeat, naiveMaxT: naiveMax } = o;
   const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const rows: Row[] = [];
   for (const t of lengths) for (const threads of threadList) for (const system of ['hcx-flash', 'hcx-packed', 'naive']) {
     if (system === 'naive' && t > naiveMax) continue;
     const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
-      'bench', 'attention', '--worker=1', system, String(t), String(threads), String(repeat)], { encoding: 'utf8' });
+      'bench', 'attention', '--worker', system, '--t', String(t), '--threads', String(threads), '--repeat', String(repeat)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`attention bench worker failed (${system}, T=${t}): ${r.stderr}`);
     const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as Row;
     rows.push(row);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { OptimizerState } from '../tensor/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
-import { decodeSafetensors, encodeSafetensors, toFloat32, type StTensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsReader, toFloat32, type StTensor } from './safetensors.js';
 import { Transformer } from './transformer.js';
 
 export interface TrainState {
@@ -155,6 +155,18 @@ export function loadModel(dir: string): Transformer {
 export function firstNonFinite(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
   return -1;
+}
+
+/** Reads every parameter of `model` from an open safetensors file straight into the parameter's array; refuses NaN/inf. */
+export function readWeights(model: Transformer, r: SafetensorsReader): void {
+  for (const [name, t] of model.params) {
+    const e = r.entries.get(name);
+    if (!e) throw new Error(`${r.file}: missing tensor ${name}`);
+    if (e.shape.join(',') !== t.shape.join(',')) throw new Error(`${r.file}: ${name} has shape [${e.shape}], the config needs [${t.shape}]`);
+    r.read(name, 'f32', t.data);
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0) throw new Error(`${r.file}: tensor ${name} holds ${t.data[bad]} at element ${bad}: the weights are not usable (a diverged run?)`);
+  }
 }
 
 /** Copies every parameter of `model` from `tensors` (read from `file`, named in errors); refuses NaN/inf. */
