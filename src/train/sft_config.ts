@@ -1,12 +1,14 @@
 // The SFT run configuration. Precedence, field by field: the command line (--from, --data, --out), then the
 // config file (JSON or YAML), then, for the settings every training stage shares (TRAIN_FIELDS), the
 // source checkpoint's own training config ("inherited", printed as such), then the SFT defaults.
+import path from 'node:path';
 import type { ChatFormat } from '../data/chat/readers.js';
 import { CHAT_FORMATS } from '../data/chat/readers.js';
 import type { ModelConfig } from '../model/config.js';
 import { LORA_TARGETS, type LoraConfig } from '../model/lora.js';
-import { parseObject, type Schema } from '../util/schema.js';
+import { parseObject, readConfigFile, type Schema } from '../util/schema.js';
 import { finishTrainSettings, TRAIN_FIELDS, type TrainSettings } from './config.js';
+import { describeSource } from './source.js';
 
 export interface SftConfig extends TrainSettings {
   /** The model to start from (hcx run or checkpoint directory). */
@@ -118,4 +120,38 @@ export function parseSftConfig(raw: unknown, where: string, inherited: Record<st
   if ((o.heldout as number) >= 1 && !Number.isInteger(o.heldout)) throw new Error(`${where}: field "heldout" must be a share in [0, 1) or a whole count, got ${o.heldout}`);
   const cfg = finishTrainSettings(o as unknown as SftConfig, where);
   return { cfg, provenance };
+}
+
+export interface SftCommandLine { from?: string; data?: string[]; out?: string; config?: string }
+
+/**
+ * The config of `hcx sft`: the file (paths in it relative to its folder) under the command line's
+ * --from/--data/--out, the rest inherited from the source checkpoint. Returns the provenance of each
+ * shared training setting so the command can print what was inherited.
+ */
+export function resolveSftConfig(cl: SftCommandLine): { cfg: SftConfig; provenance: Provenance; inheritedFrom: string } {
+  let file: Record<string, unknown> = {};
+  let baseDir = process.cwd();
+  const where = cl.config ?? 'hcx sft';
+  if (cl.config) {
+    const raw = readConfigFile(cl.config);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${cl.config}: expected an object of settings`);
+    file = raw as Record<string, unknown>;
+    baseDir = path.dirname(path.resolve(cl.config));
+    if ('out' in file) throw new Error(`${cl.config}: unknown field "out" (the run folder is "runDir")`);
+  }
+  const rel = (p: unknown) => (typeof p === 'string' ? path.resolve(baseDir, p) : p);
+  const merged: Record<string, unknown> = { ...file };
+  for (const k of ['from', 'runDir', 'tokenizer']) if (k in merged) merged[k] = rel(merged[k]);
+  if ('data' in merged) merged.data = (typeof merged.data === 'string' ? [merged.data] : Array.isArray(merged.data) ? merged.data : [merged.data]).map(rel);
+  if (cl.from) merged.from = path.resolve(cl.from);
+  if (cl.data?.length) merged.data = cl.data.map((p) => path.resolve(p));
+  if (cl.out) merged.runDir = path.resolve(cl.out);
+  for (const [k, flag] of [['from', '--from MODEL'], ['data', '--data FILE'], ['runDir', '--out RUNDIR']]) {
+    if (merged[k] === undefined) throw new Error(`hcx sft: ${flag} is required (or "${k}" in the config file)`);
+  }
+  const src = describeSource(merged.from as string);
+  const inheritedFrom = path.join(src.checkpoint, 'state.json');
+  const { cfg, provenance } = parseSftConfig(merged, where, src.trainConfig, inheritedFrom, src.config);
+  return { cfg, provenance, inheritedFrom };
 }
