@@ -3,6 +3,8 @@
 // so training starts from the base model exactly and only A and B learn. Adapters save and load in PEFT's
 // format (adapter_config.json + adapter_model.safetensors with PEFT's tensor names), so peft opens them,
 // and merge into the weights (W += scale * B A) for serving and export.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { F, Rng, Tensor, parameter } from '../tensor/index.js';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.js';
 import type { Transformer } from './transformer.js';
@@ -159,4 +161,20 @@ export function loraConfigFromPeft(raw: Record<string, unknown>, file: string): 
   if (!Array.isArray(targets) || targets.some((t) => !LORA_TARGETS.includes(t))) throw new Error(`${file}: target_modules ${JSON.stringify(targets)} must be a list of ${LORA_TARGETS.join(', ')}`);
   if (raw.use_rslora || raw.use_dora) throw new Error(`${file}: rsLoRA and DoRA adapters are not supported`);
   return { rank: Number(raw.r), alpha: Number(raw.lora_alpha), dropout: Number(raw.lora_dropout ?? 0), targets: targets as string[] };
+}
+
+/** Attaches the PEFT adapter in `dir` (adapter_config.json + adapter_model.safetensors) to `model`. */
+export function loadLoraAdapter(model: Transformer, dir: string): Lora {
+  const cfgFile = path.join(dir, 'adapter_config.json');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  } catch (e) {
+    throw new Error(`${cfgFile}: ${(e as Error).message}`);
+  }
+  const lora = new Lora(model, loraConfigFromPeft(raw, cfgFile));
+  const file = path.join(dir, 'adapter_model.safetensors');
+  lora.load(readFileSync(file), file);
+  lora.training = false;
+  return lora;
 }
