@@ -73,7 +73,7 @@ const options = {
   t: { type: 'numbers', integer: true, min: 1, default: [512, 1024, 2048, 4096], description: 'sequence lengths' },
   repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'timed runs per case (median)' },
   'naive-max-t': { type: 'number', integer: true, min: 0, default: 2048, description: 'longest T for the naive composition (its T x T scores grow fast)' },
-  worker: { type: 'string', choices: ['hcx-flash', 'naive'], hidden: true, description: 'internal: measure one case in this process' },
+  worker: { type: 'string', choices: ['hcx-flash', 'hcx-packed', 'naive'], hidden: true, description: 'internal: measure one case in this process' },
 } as const satisfies OptionTable;
 
 export const command = defineCommand({ summary: 'flash-style GQA attention forward+backward vs the naive composition (time, peak memory)', options, run });

@@ -13,6 +13,7 @@ export const root = defineGroup({
     demo: () => load(import('./commands/demo.js')),
     generate: () => load(import('./commands/generate.js')),
     pretrain: () => load(import('./commands/pretrain.js')),
+    sft: () => load(import('./commands/sft.js')),
     bench: () => load(import('./commands/bench.js')),
     data: () => load(import('./commands/data.js')),
     eval: () => load(import('./commands/eval.js')),

@@ -29,6 +29,8 @@ export interface CheckpointContents {
   trainConfig?: unknown;
   /** More files to store (name -> bytes), checksummed like the rest, e.g. LoRA adapters. */
   extraFiles?: Record<string, Uint8Array | string>;
+  /** Tensors for model.safetensors instead of the model's own (e.g. with LoRA adapters merged in). */
+  weights?: [string, StTensor][];
 }
 
 export const CHECKSUMS = 'checksums.json';
@@ -49,7 +51,7 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents): string {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   const files: [string, Uint8Array | string][] = [
-    ['model.safetensors', encodeSafetensors(modelTensors(c.model), { format: 'pt', hcx_config: JSON.stringify(c.model.config) })],
+    ['model.safetensors', encodeSafetensors(c.weights ?? modelTensors(c.model), { format: 'pt', hcx_config: JSON.stringify(c.model.config) })],
   ];
   if (c.optimizer) {
     const { tensors, ...rest } = c.optimizer;

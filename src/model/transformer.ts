@@ -41,6 +41,8 @@ export class Transformer implements DecoderModel {
   readonly attentionScale: number;
   readonly ropeOptions: DecoderModel['ropeOptions'];
   private dtype: 'f32' | 'bf16' = 'f32';
+  /** Adds to each projection's output (LoRA adapters, src/model/lora.ts); none by default. */
+  adapter?: { apply(x: Tensor, w: Tensor, y: Tensor): Tensor };
 
   /**
    * A model with freshly initialised weights (normal, std 0.02; residual outputs scaled by 1/sqrt(2L)), or,
@@ -152,7 +154,8 @@ export class Transformer implements DecoderModel {
 
   /** A projection x W^T (+ bias) in the model's compute dtype (bf16: pre-packed weights when no gradient is recorded). */
   lin(x: Tensor, w: Weight, bias?: Tensor | null): Tensor {
-    const y = w instanceof PackedWeight ? w.apply(x) : this.dtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+    let y = w instanceof PackedWeight ? w.apply(x) : this.dtype === 'bf16' ? F.linearBf16(x, w) : F.linear(x, w);
+    if (this.adapter && !(w instanceof PackedWeight)) y = this.adapter.apply(x, w, y);
     return bias ? F.add(y, bias) : y;
   }
 

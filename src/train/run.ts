@@ -5,7 +5,7 @@
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { type CheckpointContents, firstNonFinite, listCheckpoints, saveCheckpoint } from '../model/checkpoint.js';
+import { type CheckpointContents, firstNonFinite, listCheckpoints, modelTensors, saveCheckpoint } from '../model/checkpoint.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg, type Series } from './plot.js';
 
@@ -74,8 +74,8 @@ export function openRun(dir: string, opts: { resume: boolean }): Run {
     },
     appendMetrics: (row) => appendFileSync(metricsFile, JSON.stringify(row) + '\n'),
     saveCheckpoint(c, keep) {
-      for (const [name, t] of c.model.params) {
-        const bad = firstNonFinite(t.data);
+      for (const [name, t] of c.weights ?? modelTensors(c.model)) {
+        const bad = firstNonFinite(t.data as Float32Array);
         if (bad >= 0) throw new Error(`step ${c.state.step}: parameter ${name} holds ${t.data[bad]} at element ${bad}; not saving a diverged model`);
       }
       const out = saveCheckpoint(dir, c);

@@ -15,6 +15,7 @@ export const command = defineGroup({
     attention: () => load(import('../../bench/attention.js')),
     serve: () => load(import('../../bench/serve.js')),
     train: () => load(import('../../bench/train.js')),
+    sft: () => load(import('../../bench/sft.js')),
     decode: () => load(import('../../bench/decode.js')),
     load: () => load(import('../../bench/load.js')),
   },
