@@ -15,5 +15,6 @@ export const command = defineGroup({
     serve: () => load(import('../../bench/serve.js')),
     train: () => load(import('../../bench/train.js')),
     decode: () => load(import('../../bench/decode.js')),
+    sandbox: () => load(import('../../bench/sandbox.js')),
   },
 });
