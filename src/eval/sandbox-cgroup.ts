@@ -21,11 +21,11 @@ export interface CgroupSupport {
   reason?: string;
 }
 
-interface Mount { point: string; root: string; fstype: string; superOptions: string[] }
+export interface Mount { point: string; root: string; fstype: string; superOptions: string[] }
 
-function mounts(): Mount[] {
-  // mountinfo: id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => {
+/** /proc/self/mountinfo: id parent major:minor root mountpoint options [optional...] - fstype source superoptions */
+export function parseMountinfo(text: string): Mount[] {
+  return text.split('\n').filter(Boolean).map((l) => {
     const [pre, post] = l.split(' - ');
     const f = pre.split(' '), g = (post ?? '').split(' ');
     const unescape = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -33,10 +33,10 @@ function mounts(): Mount[] {
   });
 }
 
-/** /proc/self/cgroup: controller list ('' for v2) -> path of this process's group. */
-function ownGroups(): Map<string, string> {
+/** /proc/self/cgroup: controller ('' for v2) -> path of this process's group. */
+export function parseProcCgroup(text: string): Map<string, string> {
   const m = new Map<string, string>();
-  for (const l of readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean)) {
+  for (const l of text.split('\n').filter(Boolean)) {
     const [, , ctrls, p] = /^(\d+):([^:]*):(.*)$/.exec(l) ?? [];
     if (p === undefined) continue;
     if (ctrls === '') m.set('', p);
@@ -45,9 +45,11 @@ function ownGroups(): Map<string, string> {
   return m;
 }
 
-function folderOf(mount: Mount, groupPath: string): string | undefined {
-  if (mount.root === '/') return path.join(mount.point, groupPath);
-  if (groupPath === mount.root || groupPath.startsWith(mount.root + '/')) return path.join(mount.point, groupPath.slice(mount.root.length));
+/** The folder of a group under a mount (a mount of a sub-tree, as in a container, strips its root). */
+export function folderOf(mount: Mount, groupPath: string): string | undefined {
+  const at = (rel: string): string => path.join(mount.point, rel).replace(/(.)\/+$/, '$1');
+  if (mount.root === '/') return at(groupPath);
+  if (groupPath === mount.root || groupPath.startsWith(mount.root + '/')) return at(groupPath.slice(mount.root.length));
   return undefined;
 }
 
@@ -69,7 +71,7 @@ export function detectCgroups(): CgroupSupport {
 
 function probe(): CgroupSupport {
   let ms: Mount[], own: Map<string, string>;
-  try { ms = mounts(); own = ownGroups(); } catch (e) { return { version: null, reason: `cannot read /proc: ${(e as Error).message}` }; }
+  try { ms = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')); own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8')); } catch (e) { return { version: null, reason: `cannot read /proc: ${(e as Error).message}` }; }
   const reasons: string[] = [];
   // v2: our group's children can get memory and pids if they are enabled for them (or can be enabled here)
   const v2 = ms.find((m) => m.fstype === 'cgroup2');
