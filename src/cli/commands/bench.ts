@@ -18,5 +18,6 @@ export const command = defineGroup({
     sft: () => load(import('../../bench/sft.js')),
     decode: () => load(import('../../bench/decode.js')),
     load: () => load(import('../../bench/load.js')),
+    sandbox: () => load(import('../../bench/sandbox.js')),
   },
 });

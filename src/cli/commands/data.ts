@@ -27,6 +27,9 @@ const build = defineCommand({
     let raw: unknown;
     try { raw = JSON.parse(readFileSync(o.config, 'utf8')); } catch (e) { throw new Error(`hcx data build: cannot read ${o.config}: ${(e as Error).message}`); }
     const { buildDataset } = await import('../../data/build.js');
+    const { validateConfig } = await import('../../data/config.js');
+    // config mistakes (an unknown field, a wrong type) name the file and the field before anything runs
+    try { validateConfig(raw); } catch (e) { throw new Error(`hcx data build: ${o.config}: ${(e as Error).message}`); }
     const tokenizer = await loadTokenizer(o.tokenizer);
     const r = await buildDataset(raw, { tokenizer, baseDir: path.dirname(path.resolve(o.config)), fresh: o.fresh, log: o.json ? undefined : (m) => console.error(m) });
     if (o.json) console.log(JSON.stringify(r.report, null, 2));

@@ -31,7 +31,7 @@ export const command = defineCommand({
     const { evaluate } = await import('../../eval/runner.js');
     const { RequestCache } = await import('../../eval/cache.js');
     const { writeResults, markdownTable } = await import('../../eval/report.js');
-    const { runPython, detectIsolation } = await import('../../eval/sandbox.js');
+    const { runPython, sandboxMechanisms } = await import('../../eval/sandbox.js');
     const named: Record<string, string> = {};
     for (const kv of o.path) {
       const eq = kv.indexOf('=');
@@ -43,9 +43,8 @@ export const command = defineCommand({
     const judge = o.judge ? await loadModel(o.judge) : undefined;
     const slug = model.id.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120);
     const cache = new RequestCache(o.noCache ? null : `${o.out}/cache/${slug}.jsonl`);
-    if (selected.some((s) => s.output_type === 'code') && detectIsolation() !== 'full') {
-      console.error('hcx eval: warning: code runs with resource limits only (no namespaces: needs root, unshare, setpriv)');
-    }
+    const gaps = selected.some((s) => s.output_type === 'code') ? sandboxMechanisms().notEnforced : [];
+    if (gaps.length) console.error(`hcx eval: warning: the code sandbox cannot enforce everything here (hcx info shows it):\n  ${gaps.join('\n  ')}`);
     const results = await evaluate(selected, model, {
       roots: { shared: o.data ?? defaultSharedDir(), named },
       limit: o.limit, numFewshot: o.numFewshot, repeats: o.repeats,
