@@ -22,6 +22,7 @@ const commands: Record<string, Loader> = {
   tokenize: () => import('./commands/tokenize.js'),
   serve: () => import('./commands/serve.js'),
   chat: () => import('./commands/chat.js'),
+  pipeline: () => import('./commands/pipeline.js'),
 };
 
 async function help(): Promise<void> {

@@ -7,6 +7,7 @@ import type { OptimizerState } from '../tensor/index.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
 import { loadSafetensors, saveSafetensors, toFloat32, writeFileAtomic, type StTensor } from './safetensors.js';
 import { Transformer } from './transformer.js';
+import { crashPoint } from '../util/crash.js';
 
 export interface TrainState {
   step: number;
@@ -37,6 +38,7 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents): string {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   saveSafetensors(path.join(tmp, 'model.safetensors'), modelTensors(c.model), { format: 'pt', hcx_config: JSON.stringify(c.model.config) });
+  crashPoint('checkpoint.write'); // fault tests: a kill while the checkpoint is being written
   if (c.optimizer) {
     const { tensors, ...rest } = c.optimizer;
     saveSafetensors(path.join(tmp, 'optimizer.safetensors'),

@@ -11,6 +11,7 @@ import { trainFlopsPerToken, parameterCount } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { AdamW, F, backward, clipGradNorm, cosineLr, noGrad, tidy } from '../tensor/index.js';
+import { announceCheckpoint } from '../pipeline/checkpoint_events.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { parsePretrainConfig, type PretrainConfig } from './config.js';
 import { lineChartSvg } from './plot.js';
@@ -156,6 +157,7 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
     if ((cfg.saveEvery > 0 && step % cfg.saveEvery === 0) || step === cfg.steps) {
       const state = { step, tokensSeen, loader: Object.fromEntries([...Object.entries(loaderStates), ...[...loaders].map(([k, l]) => [k, l.state()])]) };
       lastSaved = saveCheckpoint(cfg.runDir, { model, optimizer: opt.state(), state, trainConfig: cfg });
+      announceCheckpoint(cfg.runDir, lastSaved, step); // completion marker + checkpoint.saved event for the pipeline
       prune(cfg);
     }
   }
