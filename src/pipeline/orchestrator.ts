@@ -14,6 +14,7 @@ import { stageJobHandler, type StagePayload } from './stage_job.js';
 import type { StageOutput } from './stages.js';
 import { openStore, type Json, type Store } from './store.js';
 import { runWorker, type WorkerOptions } from './worker.js';
+import { crashPoint } from '../util/crash.js';
 
 export type StageState = 'waiting' | 'queued' | 'running' | 'done' | 'failed' | 'blocked';
 
@@ -105,7 +106,10 @@ export class Orchestrator {
         dir: st.dir, cwd: this.plan.baseDir, where: s.where, pipelineDir: this.plan.dir,
         inputs: Object.fromEntries(deps.map((d) => [d.name, { kind: d.kind, output: d.output! }])),
       };
-      if (await this.store.enqueue({ id: st.jobId, queue: TRAIN_QUEUE, kind: 'stage', payload: payload as unknown as Json, maxAttempts: s.maxAttempts, retryDelayMs: 500 })) this.log(`stage ${s.name}: queued (key ${st.key})`);
+      if (await this.store.enqueue({ id: st.jobId, queue: TRAIN_QUEUE, kind: 'stage', payload: payload as unknown as Json, maxAttempts: s.maxAttempts, retryDelayMs: 500 })) {
+        this.log(`stage ${s.name}: queued (key ${st.key})`);
+        crashPoint('orchestrator.stage-queued');
+      }
       job = await this.store.getJob(st.jobId);
     }
     if (!job) return;
@@ -123,6 +127,7 @@ export class Orchestrator {
       const dir = path.resolve(st.dir, ev.dir);
       const { fresh } = await this.store.appendEvent(k, ev.type, { stage: s.name, runDir: st.dir, step: ev.step, dir, hash: ev.hash, time: ev.time });
       if (fresh) this.log(`stage ${s.name}: checkpoint step ${ev.step} saved; evaluating ${s.eval.join(', ')}`);
+      crashPoint('orchestrator.ingest'); // an event in the store journal whose eval jobs are not queued yet
       const ids = this.evalIds.get(s.name) ?? new Set<string>();
       for (const suite of s.eval) {
         const p: EvalPayload = { stage: s.name, runDir: st.dir, step: ev.step, dir, hash: ev.hash, suite };
@@ -152,10 +157,32 @@ export class Orchestrator {
 export const finished = (stages: StageStatus[]): boolean =>
   stages.every((s) => ['done', 'failed', 'blocked'].includes(s.state) && s.evals.done + s.evals.failed === s.evals.total);
 
-function startEvalWorker(storeUrl: string, leaseMs: number, log: (l: string) => void): ChildProcess {
-  const child = spawn(process.execPath, [HCX_BIN, 'pipeline', 'worker', '--queue', EVAL_QUEUE, '--store', storeUrl, '--lease-ms', String(leaseMs), '--parent', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', (b: Buffer) => { for (const l of b.toString().split('\n')) if (l.trim()) log(l); });
-  return child;
+/** Evaluation worker processes that are started again when one dies (not while stopping). */
+class EvalWorkers {
+  private children = new Set<ChildProcess>();
+  private stopping = false;
+
+  constructor(private storeUrl: string, private leaseMs: number, private log: (l: string) => void) {}
+
+  start(generation = 1): void {
+    if (this.stopping) return;
+    const { HCX_CRASH_AT: _c, ...calm } = process.env; // fault tests' crash points apply to the first generation only
+    const child = spawn(process.execPath, [HCX_BIN, 'pipeline', 'worker', '--queue', EVAL_QUEUE, '--store', this.storeUrl, '--lease-ms', String(this.leaseMs), '--parent', String(process.pid)],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: generation === 1 ? process.env : calm });
+    child.stderr!.on('data', (b: Buffer) => { for (const l of b.toString().split('\n')) if (l.trim()) this.log(l); });
+    this.children.add(child);
+    child.on('exit', (code, sig) => {
+      this.children.delete(child);
+      if (this.stopping) return;
+      this.log(`eval worker ${child.pid} exited (${code ?? sig}); starting another`);
+      this.start(generation + 1);
+    });
+  }
+
+  stop(): void {
+    this.stopping = true;
+    for (const c of this.children) c.kill('SIGTERM');
+  }
 }
 
 /** Runs a plan to the end: every stage done, failed or blocked, and every checkpoint evaluated. */
@@ -164,13 +191,15 @@ export async function runPipeline(plan: Plan, o: RunOptions = {}): Promise<{ sta
   const store = o.store ?? (await openStore(plan.store));
   const leaseMs = o.leaseMs ?? leaseFromEnv(30_000);
   const orch = new Orchestrator(plan, store, log);
-  await store.put('pipeline', 'plan', { name: plan.name, file: plan.file, dir: plan.dir, store: plan.store, stages: plan.stages.map((s) => s.name), started: Date.now() });
+  const record = { name: plan.name, file: plan.file, dir: plan.dir, store: plan.store, stages: plan.stages.map((s) => s.name), started: Date.now() };
+  await store.put('pipeline', 'plan', record);
   const stop = new AbortController();
   o.signal?.addEventListener('abort', () => stop.abort(), { once: true });
   const common: Omit<WorkerOptions, 'queue' | 'handlers'> = { store, leaseMs, signal: stop.signal, log: (l) => log(`[worker] ${l}`) };
   const workers: Promise<void>[] = [];
   if (o.trainWorker ?? true) workers.push(runWorker({ ...common, queue: TRAIN_QUEUE, handlers: { stage: stageJobHandler(store) } }));
-  const evalChildren = Array.from({ length: o.evalWorkers ?? 1 }, () => startEvalWorker(plan.store, leaseMs, log));
+  const evalWorkers = new EvalWorkers(plan.store, leaseMs, log);
+  for (let i = 0; i < (o.evalWorkers ?? 1); i++) evalWorkers.start();
   let stages: StageStatus[] = [];
   try {
     for (;;) {
@@ -181,9 +210,9 @@ export async function runPipeline(plan: Plan, o: RunOptions = {}): Promise<{ sta
     }
   } finally {
     stop.abort();
-    for (const c of evalChildren) c.kill('SIGTERM');
+    evalWorkers.stop();
     await Promise.all(workers);
-    await store.put('pipeline', 'plan', { name: plan.name, file: plan.file, dir: plan.dir, store: plan.store, stages: plan.stages.map((s) => s.name), finished: Date.now() });
+    await store.put('pipeline', 'plan', { ...record, finished: Date.now() });
     if (!o.store) await store.close();
   }
   return { stages, ok: stages.every((s) => s.state === 'done' || s.state === 'blocked') };

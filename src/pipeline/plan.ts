@@ -98,7 +98,7 @@ export async function parsePlan(text: string, file: string): Promise<Plan> {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new Error(`${file}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+    throw new Error(`${file}:${lc.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
   }
   const at = (p: (string | number)[]): string => {
     const node = doc.getIn(p, true) as Node | undefined;

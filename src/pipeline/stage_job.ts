@@ -22,6 +22,13 @@ const STAGE_PROCESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 's
 
 export const safeName = (id: string): string => id.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
+/** Fault tests' crash points (HCX_CRASH_AT) apply to a job's first attempt only, so the retry can finish. */
+export function attemptEnv(attempt: number): NodeJS.ProcessEnv {
+  if (attempt <= 1) return process.env;
+  const { HCX_CRASH_AT: _c, ...env } = process.env;
+  return env;
+}
+
 export function tail(file: string, lines: number): string {
   if (!existsSync(file)) return '';
   return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
@@ -39,7 +46,7 @@ export function stageJobHandler(store: Store): JobHandler {
     writeJsonAtomic(jobFile, { ...p, outFile });
     await store.put('logs', job.id, { file: logFile, worker: ctx.worker, attempt: job.attempt });
     const fd = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [STAGE_PROCESS, jobFile], { cwd: p.cwd, stdio: ['ignore', fd, fd] });
+    const child = spawn(process.execPath, [STAGE_PROCESS, jobFile], { cwd: p.cwd, stdio: ['ignore', fd, fd], env: attemptEnv(job.attempt) });
     closeSync(fd);
     const onLost = () => child.kill('SIGKILL');
     ctx.lost.addEventListener('abort', onLost, { once: true });
