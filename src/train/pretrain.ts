@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { parsePretrainConfig, type PretrainConfig } from './config.js';
 import { lineChartSvg } from './plot.js';
 import { Progress } from './progress.js';
+import { TensorBoardWriter } from './tensorboard.js';
 
 export interface StepMetrics {
   step: number; phase: string; seq_len: number; loss: number; lr: number; grad_norm: number;
@@ -114,6 +115,7 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
     process.stderr.write(`model: ${(pc.total / 1e6).toFixed(2)}M parameters (${(pc.embedding / 1e6).toFixed(2)}M embedding); ${cfg.steps} steps, ${tokensPerStep} tokens/step, long phase from step ${longStart}\n`);
   }
   const metrics: StepMetrics[] = [];
+  const tb = new TensorBoardWriter(path.join(cfg.runDir, 'tb'), ck ? step : undefined);
   const t0 = Date.now();
   let lastSaved = ck ?? '';
   while (step < cfg.steps) {
@@ -150,6 +152,7 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
     if (cfg.evalEvery > 0 && cfg.heldoutRecords > 0 && (step % cfg.evalEvery === 0 || step === cfg.steps)) m.eval_loss = heldoutLoss(model, cfg, phases);
     metrics.push(m);
     appendFileSync(metricsFile, JSON.stringify(m) + '\n');
+    tb.scalars(step, { 'train/loss': m.loss, 'train/lr': lr, 'train/grad_norm': gradNorm, 'train/tokens_per_s': m.tokens_per_s, 'train/mfu': m.mfu, 'eval/loss': m.eval_loss });
     opts.onStep?.(m);
     if (progress && (step % cfg.logEvery === 0 || step === cfg.steps || m.eval_loss !== undefined)) {
       progress.update(step, { loss: m.loss, ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}), 'tok/s': m.tokens_per_s, MFU: `${(m.mfu * 100).toFixed(1)}%`, ctx: T });
@@ -162,6 +165,7 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
     }
   }
   progress?.done();
+  tb.close();
   for (const l of loaders.values()) l.close();
   writeLossPlot(cfg.runDir);
   return { runDir: cfg.runDir, model, metrics, finalCheckpoint: lastSaved };
