@@ -35,6 +35,11 @@ export function parameterSpecs(c: ModelConfig): ParamSpec[] {
 export interface ForwardOptions {
   /** Position of every token [B*T] (default 0..T-1 per row, or continuing the KV cache). */
   positions?: Int32Array;
+  /**
+   * Segment id of every token [B*T] (sequences packed into one row): attention stays within a segment,
+   * so no token sees another sequence's. Pair with positions restarting at 0 per segment. No KV cache.
+   */
+  segmentIds?: Int32Array;
   /** Decode with (and append to) this cache; inference only. */
   cache?: KVCache;
   /** Return only the last position's logits ([B, 1, V]): all generation needs. */
@@ -98,6 +103,7 @@ export class Transformer {
     const cache = opts.cache;
     const offset = cache ? cache.length : 0;
     if (offset + T > c.maxSeqLen && !cache) throw new Error(`forward: sequence of ${T} exceeds maxSeqLen ${c.maxSeqLen}`);
+    if (cache && opts.segmentIds) throw new Error('forward: segmentIds are for packed rows, not for KV-cache decoding');
     const ropeOpts = { base: c.ropeBase, positionScale: c.ropeScale, offset, positions: opts.positions };
     let x = F.embedding(this.param('model.embed_tokens.weight'), ids, [B, T]);
     this.layers.forEach((L, li) => {
@@ -109,7 +115,7 @@ export class Transformer {
       if (cache) {
         const [kc, vc] = cache.append(li, k, v);
         a = F.attention(q, kc, vc, { kvLength: offset + T, queryOffset: offset });
-      } else a = F.attention(q, k, v);
+      } else a = F.attention(q, k, v, { segmentIds: opts.segmentIds });
       x = F.add(x, this.lin(F.reshape(a, [B, T, c.dModel]), L.wo));
       const hn = F.rmsnorm(x, L.ln2, c.normEps);
       x = F.add(x, this.lin(F.mul(F.silu(this.lin(hn, L.wg)), this.lin(hn, L.wu)), L.wd));

@@ -27,6 +27,8 @@ export interface NativeKernels {
   /** float32 -> bf16 bits, round to nearest even, NaN stays NaN. */
   f32ToBf16(src: F32, dst: U16): void;
   bf16ToF32(src: U16, dst: F32): void;
+  /** The first n values of ggml-typed data (F32, F16, BF16, Q4_0 ... Q6_K; see src/model/gguf/types.ts) as float32 or bf16 (dst a Uint16Array). */
+  dequantize(ggmlType: number, src: Uint8Array, dst: F32 | U16, n: number): void;
   /** C = alpha op(A) op(W) + beta C with bf16 W (stored [K,N], or [N,K] when transW) and A fp32 (rounded to bf16) or bf16. */
   gemmBf16(a: F32 | U16, w: U16, c: F32, batch: number, m: number, n: number, k: number, transA: number, transW: number,
     alpha: number, beta: number, strideA: number, strideW: number, strideC: number): void;

@@ -3,9 +3,9 @@
 // `--tokenizer` or the first tokenizer.json found in the checkpoint, its run, or beside the file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { latestCheckpoint, loadModel, setWeights } from '../model/checkpoint.js';
+import { latestCheckpoint, loadModel, readWeights } from '../model/checkpoint.js';
 import { parseModelConfig } from '../model/config.js';
-import { loadSafetensors } from '../model/safetensors.js';
+import { SafetensorsReader } from '../model/safetensors.js';
 import { Transformer } from '../model/transformer.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { native } from '../native/index.js';
@@ -33,14 +33,18 @@ export interface ServedModel {
 }
 
 function loadSafetensorsModel(file: string): Transformer {
-  const st = loadSafetensors(file);
-  let raw: unknown = st.metadata.hcx_config ? JSON.parse(st.metadata.hcx_config) : undefined;
-  const beside = path.join(path.dirname(file), 'config.json');
-  if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
-  if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
-  const model = new Transformer(parseModelConfig(raw, file));
-  setWeights(model, st.tensors, file);
-  return model;
+  const st = SafetensorsReader.open(file);
+  try {
+    let raw: unknown = st.metadata.hcx_config ? JSON.parse(st.metadata.hcx_config) : undefined;
+    const beside = path.join(path.dirname(file), 'config.json');
+    if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
+    if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
+    const model = new Transformer(parseModelConfig(raw, file));
+    readWeights(model, st);
+    return model;
+  } finally {
+    st.close();
+  }
 }
 
 function findTokenizer(dirs: string[]): string | null {

@@ -58,6 +58,18 @@ export function tfRecord(payload: Uint8Array): Buffer {
   return Buffer.concat([len, c1, payload, c2]);
 }
 
+const NOT_SCALARS = new Set(['step', 'tokens', 'elapsed_s']);
+
+/** A metrics.jsonl row as TensorBoard tags: eval_X -> eval/X, other numbers -> train/X. */
+export function metricScalars(row: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v !== 'number' || NOT_SCALARS.has(k)) continue;
+    out[k.startsWith('eval_') ? `eval/${k.slice(5)}` : `train/${k}`] = v;
+  }
+  return out;
+}
+
 export class TensorBoardWriter {
   readonly file: string;
   private fd: number;

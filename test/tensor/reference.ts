@@ -46,9 +46,12 @@ export function softmaxRow(x: Float64Array, off: number, n: number): Float64Arra
   return e;
 }
 
-/** Naive softmax(Q K^T * scale) V with causal and GQA masking; layout [B, T, H, D]. */
+/**
+ * Naive softmax(Q K^T * scale) V with causal and GQA masking; layout [B, T, H, D]. With seg ([B * S]
+ * segment ids over absolute positions) a query sees only keys of its own segment.
+ */
 export function attentionRef(q: Float64Array, k: Float64Array, v: Float64Array, B: number, T: number, S: number,
-  Hq: number, Hkv: number, D: number, causal: boolean, qOffset: number): Float64Array {
+  Hq: number, Hkv: number, D: number, causal: boolean, qOffset: number, seg?: Int32Array): Float64Array {
   const o = new Float64Array(B * T * Hq * D);
   const scale = 1 / Math.sqrt(D);
   for (let b = 0; b < B; b++) for (let h = 0; h < Hq; h++) {
@@ -59,7 +62,7 @@ export function attentionRef(q: Float64Array, k: Float64Array, v: Float64Array, 
       for (let j = 0; j < visible; j++) {
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[((b * T + t) * Hq + h) * D + d] * k[((b * S + j) * Hkv + kh) * D + d];
-        s[j] = dot * scale;
+        s[j] = seg && seg[b * S + j] !== seg[b * S + qOffset + t] ? -Infinity : dot * scale;
       }
       const p = softmaxRow(s, 0, visible);
       for (let d = 0; d < D; d++) {

@@ -1,50 +1,54 @@
-import type { Command } from '../main.js';
 import { readFileSync } from 'node:fs';
-import { flagNumber, flagString, parseArgs } from '../args.js';
-import { exportHf, readTexts, Segmenter, Tokenizer, trainTokenizer, type SplitMode } from '../../tokenizer/index.js';
+import { defineCommand, defineGroup } from '../args.js';
+import { exportHf, readTexts, Segmenter, Tokenizer, trainTokenizer } from '../../tokenizer/index.js';
 
-export const command: Command = {
-  summary: 'train a morpheme-aware byte-level BPE tokenizer; export it to Hugging Face tokenizer.json',
-  usage: 'hcx tokenizer train --vocab-size N --out FILE [--split model|rules|none] [--segmenter FILE] [--hf DIR] INPUT...\n' +
-    '       hcx tokenizer export --tokenizer FILE --out DIR\n' +
-    'INPUT: text files, JSONL (field "text") or directories.',
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const a = parseArgs(rest);
-    if (sub === 'train') {
-      const out = flagString(a, 'out');
-      if (!out || a.positional.length === 0) throw new Error('hcx tokenizer train: needs --out FILE and at least one INPUT');
-      const seg = flagString(a, 'segmenter');
-      const t0 = performance.now();
-      const tty = process.stderr.isTTY;
-      const tok = await trainTokenizer({
-        texts: readTexts(a.positional),
-        vocabSize: flagNumber(a, 'vocab-size', 32000),
-        split: flagString(a, 'split') as SplitMode | undefined,
-        segmenter: seg ? Segmenter.fromBytes(readFileSync(seg)) : undefined,
-        onProgress: (p) => {
-          const line = p.phase === 'count' ? `counting: ${(p.bytes! / 1e6).toFixed(0)} M chars, ${p.chunks} distinct chunks` : `merges: ${p.merges}/${p.target}`;
-          if (tty) process.stderr.write(`\r${line}   `); else console.error(JSON.stringify(p));
-        },
-      });
-      if (tty) process.stderr.write('\n');
-      tok.save(out);
-      const hf = flagString(a, 'hf');
-      if (hf) exportHf(tok, hf);
-      const ru = process.resourceUsage();
-      console.log(`vocabulary ${tok.vocabSize} (split ${tok.split}) in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-        `(CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s, peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB) -> ${out}${hf ? ` and ${hf}/tokenizer.json` : ''}`);
-      return;
-    }
-    if (sub === 'export') {
-      const file = flagString(a, 'tokenizer'), out = flagString(a, 'out');
-      if (!file || !out) throw new Error('hcx tokenizer export: needs --tokenizer FILE --out DIR');
-      const tok = Tokenizer.load(file);
-      exportHf(tok, out);
-      console.log(`${out}/tokenizer.json, ${out}/tokenizer_config.json` +
-        (tok.split === 'model' ? ' (morpheme splitting written as the rule regex: Korean ids may differ, see README)' : ''));
-      return;
-    }
-    throw new Error('hcx tokenizer: train or export (hcx tokenizer --help)');
+const train = defineCommand({
+  summary: 'train a morpheme-aware byte-level BPE tokenizer on text files, JSONL (field "text") or folders',
+  options: {
+    'vocab-size': { type: 'number', integer: true, min: 1, default: 32000, description: 'vocabulary size' },
+    out: { type: 'string', placeholder: 'FILE', required: true, description: 'the tokenizer file to write (hcx format)' },
+    split: { type: 'string', choices: ['model', 'rules', 'none'], description: 'Korean morpheme pre-splitting (default: model when a segmenter is available, else rules)' },
+    segmenter: { type: 'string', placeholder: 'FILE', description: 'the morpheme segmenter model (.hseg)' },
+    hf: { type: 'string', placeholder: 'DIR', description: 'also write the Hugging Face tokenizer.json here' },
   },
-};
+  positionals: { name: 'INPUT', min: 1, description: 'text files, JSONL (field "text") or folders' },
+  async run(o, inputs) {
+    const t0 = performance.now();
+    const tty = process.stderr.isTTY;
+    const tok = await trainTokenizer({
+      texts: readTexts(inputs),
+      vocabSize: o.vocabSize,
+      split: o.split,
+      segmenter: o.segmenter ? Segmenter.fromBytes(readFileSync(o.segmenter)) : undefined,
+      onProgress: (p) => {
+        const line = p.phase === 'count' ? `counting: ${(p.bytes! / 1e6).toFixed(0)} M chars, ${p.chunks} distinct chunks` : `merges: ${p.merges}/${p.target}`;
+        if (tty) process.stderr.write(`\r${line}   `); else console.error(JSON.stringify(p));
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    tok.save(o.out);
+    if (o.hf) exportHf(tok, o.hf);
+    const ru = process.resourceUsage();
+    console.log(`vocabulary ${tok.vocabSize} (split ${tok.split}) in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+      `(CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s, peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB) -> ${o.out}${o.hf ? ` and ${o.hf}/tokenizer.json` : ''}`);
+  },
+});
+
+const exportCmd = defineCommand({
+  summary: 'export a tokenizer to Hugging Face tokenizer.json + tokenizer_config.json',
+  options: {
+    tokenizer: { type: 'string', placeholder: 'FILE', required: true, description: 'an hcx tokenizer file' },
+    out: { type: 'string', placeholder: 'DIR', required: true, description: 'the output folder' },
+  },
+  async run(o) {
+    const tok = Tokenizer.load(o.tokenizer);
+    exportHf(tok, o.out);
+    console.log(`${o.out}/tokenizer.json, ${o.out}/tokenizer_config.json` +
+      (tok.split === 'model' ? ' (morpheme splitting written as the rule regex: Korean ids may differ, see README)' : ''));
+  },
+});
+
+export const command = defineGroup({
+  summary: 'train a morpheme-aware byte-level BPE tokenizer; export it to Hugging Face tokenizer.json',
+  subcommands: { train, export: exportCmd },
+});
