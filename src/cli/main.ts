@@ -24,6 +24,7 @@ export const root = defineGroup({
     serve: () => load(import('./commands/serve.js')),
     chat: () => load(import('./commands/chat.js')),
     pipeline: () => load(import('./commands/pipeline.js')),
+    dashboard: () => load(import('./commands/dashboard.js')),
   },
 });
 

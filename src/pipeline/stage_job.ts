@@ -53,7 +53,11 @@ export function stageJobHandler(store: Store): JobHandler {
     const code = await new Promise<number | string>((res) => child.on('exit', (c, sig) => res(c ?? sig ?? -1)));
     ctx.lost.removeEventListener('abort', onLost);
     if (ctx.lost.aborted) throw new LeaseLost(`lost the lease on ${job.id}`);
-    if (code !== 0) throw new Error(`stage ${p.name} (${p.kind}) exited with ${code}; log ${logFile}:\n${tail(logFile, 40)}`);
+    if (code !== 0) {
+      const t = tail(logFile, 40);
+      const why = t.split('\n').reverse().find((l) => /^\w*Error\b/.test(l)) ?? `exited with ${code}`;
+      throw new Error(`stage ${p.name} (${p.kind}): ${why.replace(/^Error: /, '')} [exit ${code}; log ${logFile}]\n${t}`);
+    }
     return JSON.parse(readFileSync(outFile, 'utf8')) as Json;
   };
 }
