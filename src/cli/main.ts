@@ -24,6 +24,8 @@ export const root = defineGroup({
     tokenize: () => load(import('./commands/tokenize.js')),
     serve: () => load(import('./commands/serve.js')),
     chat: () => load(import('./commands/chat.js')),
+    pipeline: () => load(import('./commands/pipeline.js')),
+    dashboard: () => load(import('./commands/dashboard.js')),
   },
 });
 

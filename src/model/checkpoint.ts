@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsReader, toFloat32, type StTensor } from './safetensors.js';
 import { Transformer, type WeightSource } from './transformer.js';
+import { crashPoint } from '../util/crash.js';
 
 export interface TrainState {
   step: number;
@@ -65,6 +66,7 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents): string {
   for (const [name, data] of files) {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     writeFileAtomic(path.join(tmp, name), bytes);
+    if (name === 'model.safetensors') crashPoint('checkpoint.write'); // fault tests: a kill while the checkpoint is being written
     sums[name] = sha256(bytes);
   }
   writeFileAtomic(path.join(tmp, CHECKSUMS), JSON.stringify({ algorithm: 'sha256', files: sums }, null, 2) + '\n');

@@ -6,8 +6,10 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { type CheckpointContents, firstNonFinite, listCheckpoints, modelTensors, saveCheckpoint } from '../model/checkpoint.js';
+import { announceCheckpoint } from '../pipeline/checkpoint_events.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg, type Series } from './plot.js';
+import { TensorBoardWriter, metricScalars } from './tensorboard.js';
 
 const held = new Set<string>();
 
@@ -63,26 +65,38 @@ export function openRun(dir: string, opts: { resume: boolean }): Run {
   }
   const metricsFile = path.join(dir, 'metrics.jsonl');
   if (!opts.resume) rmSync(metricsFile, { force: true });
+  if (!opts.resume) rmSync(path.join(dir, 'tb'), { recursive: true, force: true });
+  let tb: TensorBoardWriter | undefined, resumedAfter: number | undefined; // TensorBoard: every metrics row as scalars
   const run: Run = {
     dir, metricsFile,
     recordConfig: (cfg) => writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n'),
     readMetrics: <T>() => readMetricsFile(metricsFile) as T[],
     truncateMetrics(step) {
+      resumedAfter = step;
       if (!existsSync(metricsFile)) return;
       const kept = readMetricsFile(metricsFile).filter((r) => (r as { step: number }).step <= step);
       writeFileAtomic(metricsFile, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     },
-    appendMetrics: (row) => appendFileSync(metricsFile, JSON.stringify(row) + '\n'),
+    appendMetrics(row) {
+      appendFileSync(metricsFile, JSON.stringify(row) + '\n');
+      tb ??= new TensorBoardWriter(path.join(dir, 'tb'), resumedAfter);
+      tb.scalars((row as { step: number }).step, metricScalars(row as Record<string, unknown>));
+    },
     saveCheckpoint(c, keep) {
       for (const [name, t] of c.weights ?? modelTensors(c.model)) {
         const bad = firstNonFinite(t.data as Float32Array);
         if (bad >= 0) throw new Error(`step ${c.state.step}: parameter ${name} holds ${t.data[bad]} at element ${bad}; not saving a diverged model`);
       }
       const out = saveCheckpoint(dir, c);
+      announceCheckpoint(dir, out, c.state.step); // completion marker + checkpoint.saved event (src/pipeline)
       prune(dir, keep);
       return out;
     },
-    close: release,
+    close() {
+      tb?.close();
+      tb = undefined;
+      release();
+    },
   };
   return run;
 }
