@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   crashPoint('stage.start');
   const kind = STAGES[job.kind];
   mkdirSync(job.dir, { recursive: true });
+  await kind.claimDir?.(job.dir);
   const stateFile = path.join(job.dir, 'stage.json');
   const prev = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as StageState) : null;
   if (prev?.key === job.key && prev.done && prev.output) {

@@ -44,6 +44,8 @@ export interface StageKind {
   dirField?: string;
   /** Whether the stage writes checkpoints that its plan `eval` suites run on. */
   checkpoints: boolean;
+  /** Makes the fresh stage folder the stage's own before the pipeline writes its state file there. */
+  claimDir?(dir: string): void | Promise<void>;
 }
 
 type Raw = Record<string, unknown>;
@@ -91,6 +93,8 @@ async function dataConfig(c: Raw, outDir: string): Promise<Raw> {
 
 const data: StageKind = {
   checkpoints: false, dirField: 'outDir',
+  // `hcx data build` writes only into folders it made; claim the stage folder before stage.json lands there
+  async claimDir(dir) { (await import('../data/outdir.js')).claimDatasetDir(dir); },
   async check(c, where) {
     const { validateConfig } = await import('../data/config.js');
     try {
@@ -157,6 +161,39 @@ const evalStage: StageKind = {
 };
 
 /**
+ * SFT from the upstream training stage's final checkpoint (or "from"), with the tokenizer the data stage
+ * passed on (or "tokenizer"); shared training settings are inherited from the source as `hcx sft` does.
+ */
+const sftStage: StageKind = {
+  checkpoints: true, dirField: 'runDir',
+  async check(c, where) {
+    const { SFT_SCHEMA } = await import('../train/sft_config.js');
+    const { TRAIN_FIELDS } = await import('../train/config.js');
+    only(c, where, [...new Set([...Object.keys(SFT_SCHEMA), ...Object.keys(TRAIN_FIELDS)])]);
+    if (c.data === undefined) throw new Error(`${where}: field "data" (chat data files) is required`);
+  },
+  async run(ctx) {
+    const { parseSftConfig } = await import('../train/sft_config.js');
+    const { describeSource } = await import('../train/source.js');
+    const { sft } = await import('../train/sft.js');
+    const from = (ctx.config.from as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.checkpoint).find(Boolean);
+    if (!from) throw new Error(`${ctx.where}: stage ${ctx.name} needs "from" or an upstream stage with a checkpoint in "after"`);
+    const tok = (ctx.config.tokenizer as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.files?.tokenizer).find(Boolean);
+    const src = describeSource(from);
+    const data = typeof ctx.config.data === 'string' ? [ctx.config.data] : ctx.config.data;
+    const raw = { keepCheckpoints: 0, ...ctx.config, data, from, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}) };
+    const { cfg } = parseSftConfig(raw, ctx.where, src.trainConfig, `${src.checkpoint}/state.json`, src.config);
+    const r = await sft(cfg, { resume: ctx.resume, quiet: true, onStep: (m) => {
+      ctx.alive();
+      if (m.step % cfg.logEvery === 0 || m.eval_loss !== undefined) ctx.log(JSON.stringify({ step: m.step, loss: m.loss, eval_loss: m.eval_loss, tokens_per_s: m.tokens_per_s }));
+    } });
+    const first = r.metrics[0], last = r.metrics[r.metrics.length - 1];
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: tok ?? src.tokenizerPath ?? '' },
+      summary: { steps: last?.step ?? 0, first_loss: first?.loss ?? null, loss: last?.loss ?? null, eval_loss: last?.eval_loss ?? null } };
+  },
+};
+
+/**
  * A training stage implemented in src/train/MODULE: its exported run(config) gets the plan's config
  * with runDir defaulted to the stage folder (and resume set on a retried attempt).
  */
@@ -192,7 +229,7 @@ export const STAGES: Record<string, StageKind> = {
   data,
   pretrain,
   eval: evalStage,
-  sft: trainingStage('sft', '../train/sft.js'),
+  sft: sftStage,
   rm: trainingStage('rm', '../train/reward.js'),
   ppo: trainingStage('ppo', '../train/ppo.js'),
   dpo: trainingStage('dpo', '../train/dpo.js'),

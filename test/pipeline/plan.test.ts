@@ -32,7 +32,9 @@ test('plan errors name the file, line and field', async () => {
   await bad(base + '  ppo2:\n    kind: eval\n    config: { suites: [heldout] }\n    gate: { stage: pretrain, suite: generate, metric: x, min: 1 }\n', /stages\.ppo2\.gate\.suite: stage pretrain does not run suite "generate"/);
   await bad(base + '  x:\n    kind: eval\n    config: { suites: [heldout] }\n    gate: { stage: pretrain, suite: heldout, metric: loss }\n', /stages\.x\.gate: needs a bar: min or max/);
   await bad(base.replace('config: { vocabSize: 300 }', 'config: { vocabSize: 300 }\n    eval: [heldout]'), /a tokenizer stage saves no checkpoints/);
-  await bad(base + '  sft:\n    after: pretrain\n', /stages\.sft\.config: stage kind sft is not in this build yet|exports no run/);
+  await bad(base + '  sft:\n    after: pretrain\n    config: { data: chat.jsonl, epochz: 2 }\n', /stages\.sft\.config: unknown field "epochz"/);
+  await bad(base + '  sft:\n    after: pretrain\n', /stages\.sft\.config: field "data" \(chat data files\) is required/);
+  await bad(base + '  rm:\n    after: pretrain\n', /stages\.rm\.config: stage kind rm is not in this build yet|exports no run/);
 });
 
 test('stage keys: a config change changes that stage and everything downstream, nothing upstream', async () => {

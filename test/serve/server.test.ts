@@ -220,7 +220,7 @@ test('graceful shutdown: in-flight requests finish, later ones are refused, a sh
   const e3 = tinyEngine(tok, model);
   const s3 = await startServer(e3, tok);
   const accepted = submitted(e3);
-  const inflight = fetch(s3.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a', max_tokens: 40, temperature: 0 }) });
+  const inflight = fetch(s3.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a', max_tokens: 40, temperature: 0, ignore_eos: true }) });
   await accepted;
   assert.equal(e3.numRunning + e3.numWaiting, 1);
   const closing = s3.close(30_000);
@@ -233,7 +233,7 @@ test('graceful shutdown: in-flight requests finish, later ones are refused, a sh
   const e4 = tinyEngine(tok, model, { maxTokensPerStep: 1 });
   const s4 = await startServer(e4, tok);
   const accepted4 = submitted(e4);
-  const res = await fetch(s4.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'The quick brown fox jumps', max_tokens: 200, stream: true }) });
+  const res = await fetch(s4.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'The quick brown fox jumps', max_tokens: 200, stream: true, ignore_eos: true }) });
   const events: string[] = [];
   const reading = (async () => { for await (const d of sseEvents(res.body!)) events.push(d); })();
   await accepted4;
