@@ -20,7 +20,8 @@
       "src/native/embedding.cc",
       "src/native/bf16.cc",
       "src/native/bf16_prepacked.cc",
-      "src/native/decode_ops.cc"
+      "src/native/decode_ops.cc",
+      "src/native/dequant.cc"
     ],
     "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
     "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden", "-pthread", "-Wno-psabi"],

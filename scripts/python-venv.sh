@@ -22,7 +22,7 @@ pip_local_args() {
   echo "$args"
 }
 PKGS="torch==2.13.0 numpy transformers trl peft safetensors gguf tokenizers sentencepiece tensorboard"
-if "$VENV/bin/python" -c "import torch, transformers, trl, peft, safetensors, gguf, tokenizers, sentencepiece, tensorboard, lm_eval" 2>/dev/null; then
+if "$VENV/bin/python" -c "import torch, transformers, trl, peft, safetensors, gguf, tokenizers, sentencepiece, tensorboard, lm_eval, lm_eval.evaluator" 2>/dev/null; then
   echo "python venv: $VENV (ready)"; exit 0
 fi
 python3 -m venv "$VENV" >/dev/null 2>&1 || { echo "python venv: python3 -m venv failed"; exit 3; }
@@ -31,5 +31,8 @@ ARGS=$(pip_local_args)
 "$VENV/bin/pip" install -q $ARGS $PKGS 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 # shellcheck disable=SC2086
 "$VENV/bin/pip" install -q --no-deps $ARGS lm-eval 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+# What lm-eval's evaluator imports for local-completions beyond the packages above (found by importing it).
+# shellcheck disable=SC2086
+"$VENV/bin/pip" install -q --no-deps $ARGS sacrebleu portalocker tabulate colorama lxml 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 if "$VENV/bin/python" -c "import torch, transformers" 2>/dev/null; then echo "python venv: $VENV"; exit 0; fi
 echo "python venv: could not install torch/transformers from the local wheelhouse"; exit 3

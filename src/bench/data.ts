@@ -6,7 +6,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, flagBool, flagNumber, flagString } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { validateConfig } from '../data/config.js';
 import { DocProcessor } from '../data/process.js';
 import { readDocs } from '../data/readers.js';
@@ -106,12 +106,21 @@ async function makeBigInput(file: string, docs: string[], sizeMb: number): Promi
   return bytes;
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
-  const json = flagBool(args, 'json');
-  const shared = sharedDir(flagString(args, 'shared'));
-  const sizeMb = flagNumber(args, 'size-mb', 1024);
-  const minMb = flagNumber(args, 'min-mb', 64);
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  shared: { type: 'string', placeholder: 'DIR', description: 'the shared data folder (default: $HCX_SHARED_DATA or ../shared/data)' },
+  'size-mb': { type: 'number', min: 1, default: 1024, description: 'size of the streamed input for the peak-RSS row' },
+  'min-mb': { type: 'number', min: 1, default: 64, description: 'text per language for the throughput rows' },
+  tmp: { type: 'string', placeholder: 'DIR', description: 'where to write the streamed input (default: the OS temp folder)' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'data pipeline throughput per core and peak RSS while streaming a 1 GB input', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  const json = o.json;
+  const shared = sharedDir(o.shared);
+  const sizeMb = o.sizeMb;
+  const minMb = o.minMb;
   const results: Record<string, unknown> = { threads: 1, node: process.version };
   const rows: string[][] = [];
   for (const lang of ['ko', 'en'] as const) {
@@ -121,7 +130,7 @@ export async function run(argv: string[]): Promise<void> {
     rows.push([`per-doc pass, ${lang}`, r.mb.toFixed(0) + ' MB', r.mb_per_s.toFixed(1), `${r.kept}/${r.docs} kept; ${r.mb_per_wall_s.toFixed(1)} MB per wall second`]);
   }
   // peak RSS: stream a >= 1 GB file through the reader and the per-document pass
-  const dir = mkdtempSync(path.join(flagString(args, 'tmp') ?? tmpdir(), 'hcx-bench-data-'));
+  const dir = mkdtempSync(path.join(o.tmp ?? tmpdir(), 'hcx-bench-data-'));
   try {
     const file = path.join(dir, 'big.jsonl');
     const docs = [...corpus(shared, 'ko'), ...corpus(shared, 'en')];

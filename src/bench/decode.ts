@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, flagBool, flagList, flagNumber, flagString } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { median, table } from './stats.js';
 
 interface Row { system: string; threads: number; dtype: string; batch: number; tokens_per_s: number; ms: number; ratio_hcx_over_llamacpp?: number }
@@ -98,19 +98,31 @@ async function writeGgufs(dir: string): Promise<Record<string, string>> {
   return files;
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  const newTokens = flagNumber(p, 'new', 128);
-  const repeat = flagNumber(p, 'repeat', 3);
-  const batches = flagList(p, 'batch', [1, 8]);
-  if (p.flags.has('worker')) {
-    const [system, threads] = p.positional;
-    if (system === 'hcx') return hcxWorker(Number(threads), batches, newTokens, repeat, flagString(p, 'dtype') === 'bf16' ? 'bf16' : 'f32');
-    return llamaWorker(flagString(p, 'file')!, flagString(p, 'dtype')!, Number(threads), batches, newTokens, repeat);
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  threads: { type: 'numbers', integer: true, min: 1, default: [1, 2], description: 'thread counts to measure' },
+  batch: { type: 'numbers', integer: true, min: 1, default: [1, 8], description: 'batch sizes (sequences decoded together)' },
+  new: { type: 'number', integer: true, min: 1, default: 128, description: 'new tokens per sequence' },
+  repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'timed runs per case (median)' },
+  systems: { type: 'string', placeholder: 'LIST', default: 'hcx,llama.cpp', description: 'which of hcx, llama.cpp to run' },
+  worker: { type: 'string', choices: ['hcx', 'llama.cpp'], hidden: true, description: 'internal: measure one system in this process' },
+  dtype: { type: 'string', choices: ['f32', 'bf16', 'f16'], hidden: true, description: 'internal: the worker\'s dtype' },
+  file: { type: 'string', hidden: true, description: 'internal: the llama.cpp worker\'s GGUF' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'greedy decoding tokens/s: hcx and llama.cpp on the same weights', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  const { new: newTokens, repeat, batch: batches } = o;
+  if (o.worker) {
+    const threads = o.threads[0];
+    if (o.worker === 'hcx') return hcxWorker(threads, batches, newTokens, repeat, o.dtype === 'bf16' ? 'bf16' : 'f32');
+    return llamaWorker(o.file!, o.dtype!, threads, batches, newTokens, repeat);
   }
-  const json = flagBool(p, 'json');
-  const threadList = flagList(p, 'threads', [1, 2]);
-  const systems = (flagString(p, 'systems', 'hcx,llama.cpp') ?? '').split(',');
+  const json = o.json;
+  const threadList = o.threads;
+  const systems = o.systems.split(',');
+  for (const s of systems) if (s !== 'hcx' && s !== 'llama.cpp') throw new Error(`hcx bench decode: --systems: unknown system "${s}" (hcx, llama.cpp)`);
   const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hcx-bench-decode-'));
   const rows: Row[] = [];
@@ -119,12 +131,12 @@ export async function run(argv: string[]): Promise<void> {
     const files = systems.includes('llama.cpp') ? await writeGgufs(dir) : {};
     const cases: { args: string[]; label: string }[] = [];
     for (const threads of threadList) {
-      if (systems.includes('hcx')) for (const dt of ['f32', 'bf16']) cases.push({ args: ['hcx', String(threads), '--dtype', dt], label: `hcx ${dt} threads=${threads}` });
-      for (const [dt, f] of Object.entries(files)) cases.push({ args: ['llama.cpp', String(threads), '--file', f, '--dtype', dt], label: `llama.cpp ${dt} threads=${threads}` });
+      if (systems.includes('hcx')) for (const dt of ['f32', 'bf16']) cases.push({ args: ['--worker', 'hcx', '--threads', String(threads), '--dtype', dt], label: `hcx ${dt} threads=${threads}` });
+      for (const [dt, f] of Object.entries(files)) cases.push({ args: ['--worker', 'llama.cpp', '--threads', String(threads), '--file', f, '--dtype', dt], label: `llama.cpp ${dt} threads=${threads}` });
     }
     for (const c of cases) {
       const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
-        'bench', 'decode', '--worker=1', '--new', String(newTokens), '--repeat', String(repeat), '--batch', batches.join(','), ...c.args],
+        'bench', 'decode', '--new', String(newTokens), '--repeat', String(repeat), '--batch', batches.join(','), ...c.args],
       { encoding: 'utf8', maxBuffer: 1 << 24 });
       if (r.status !== 0) throw new Error(`decode bench worker failed (${c.label}): ${r.stderr}`);
       const got = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Row);

@@ -5,7 +5,7 @@
 // (Debian's OpenBLAS misdetects Zen 5 and falls back to AVX2) and OPENBLAS_NUM_THREADS set per row.
 import { spawnSync } from 'node:child_process';
 import { native, setThreads, numThreads } from '../native/index.js';
-import { parseArgs, flagBool, flagList, flagNumber } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { median, table } from './stats.js';
 import { measurePeak } from './peak.js';
 import { measureCeiling, type CeilingResult } from './gemm_ceiling.js';
@@ -105,12 +105,17 @@ function numpyRun(shapes: Shape[], threads: number, repeat: number): { version: 
   try { return JSON.parse(r.stdout.trim().split('\n').pop() ?? ''); } catch { return null; }
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  const json = flagBool(p, 'json');
-  const threadList = flagList(p, 'threads', [1, 2]);
-  const repeat = Math.max(1, Math.floor(flagNumber(p, 'repeat', 5)));
-  for (const t of threadList) if (!Number.isInteger(t) || t < 1) throw new Error(`--threads: ${t} is not a positive integer`);
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  threads: { type: 'numbers', integer: true, min: 1, default: [1, 2], description: 'thread counts to measure' },
+  repeat: { type: 'number', integer: true, min: 1, default: 5, description: 'timed runs per shape (median)' },
+  ceiling: { type: 'boolean', description: 'also run two 1-thread GEMM processes at once (what 2 cores allow a 2-thread GEMM)' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'fp32/bf16 GEMM GFLOPS against the measured peak and numpy (OpenBLAS)', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  const { json, threads: threadList, repeat } = o;
   const dtypes: DType[] = ['f32', 'bf16'];
   const log = (s: string) => { if (!json) process.stderr.write(s + '\n'); };
   const before = numThreads();
@@ -148,7 +153,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   setThreads(before);
   let ceiling: CeilingResult | null = null;
-  if (flagBool(p, 'ceiling')) {
+  if (o.ceiling) {
     log('  ceiling: 1-thread GEMM processes alone and in pairs, peak loop beside a GEMM (about 1 minute)');
     ceiling = await measureCeiling(1024, peak.f32['2'] ?? measurePeak([2]).f32['2']);
   }

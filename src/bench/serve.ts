@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, flagBool, flagList, flagNumber, flagString } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { table } from './stats.js';
 
 export interface ServeRow {
@@ -186,20 +186,31 @@ function startServerChild(self: string, threads: number | undefined, dtype: stri
   });
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  const worker = flagString(p, 'worker');
-  const newTokens = flagNumber(p, 'new', 64);
-  const levels = flagList(p, 'clients', [1, 8, 32, 128]);
-  const shape = flagString(p, 'shape', 'mini')!;
-  if (worker === 'server') return serverWorker(flagString(p, 'dtype'), shape);
-  if (worker === 'llama') return llamaWorker(flagString(p, 'file')!, flagNumber(p, 'threads', 1), levels, newTokens, shape, Math.max(1, flagNumber(p, 'repeat', 3)));
-  const json = flagBool(p, 'json');
-  const systems = (flagString(p, 'systems', 'hcx,hcx-sequential,llama.cpp') ?? '').split(',');
-  const threads = p.flags.has('threads') ? flagNumber(p, 'threads', 0) : undefined;
-  const llamaThreads = flagList(p, 'llama-threads', [1, 2]);
-  const dtype = flagString(p, 'dtype', 'auto')!;
-  const repeat = Math.max(1, flagNumber(p, 'repeat', 3));
+const SYSTEMS = ['hcx', 'hcx-sequential', 'llama.cpp'];
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  clients: { type: 'numbers', integer: true, min: 1, default: [1, 8, 32, 128], description: 'concurrent client counts' },
+  new: { type: 'number', integer: true, min: 1, default: 64, description: 'new tokens per request' },
+  repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'timed rounds per system (median)' },
+  shape: { type: 'string', placeholder: 'PRESET', default: 'mini', description: 'model preset (mini, peer, ...)' },
+  dtype: { type: 'string', choices: ['auto', 'f32', 'bf16'], default: 'auto', description: 'the server\'s compute dtype' },
+  systems: { type: 'string', placeholder: 'LIST', default: SYSTEMS.join(','), description: `which of ${SYSTEMS.join(', ')} to run` },
+  threads: { type: 'number', integer: true, min: 1, description: 'the server\'s threads (default: HCX_THREADS or all)' },
+  'llama-threads': { type: 'numbers', integer: true, min: 1, default: [1, 2], description: 'llama.cpp thread counts (the best is kept)' },
+  worker: { type: 'string', choices: ['server', 'llama'], hidden: true, description: 'internal: run the server or the llama.cpp side' },
+  file: { type: 'string', hidden: true, description: 'internal: the llama.cpp worker\'s GGUF' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'the serving stack under concurrent streaming clients: hcx batching, one at a time, llama.cpp', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  const { worker, new: newTokens, clients: levels, shape } = o;
+  if (worker === 'server') return serverWorker(o.dtype, shape);
+  if (worker === 'llama') return llamaWorker(o.file!, o.threads ?? 1, levels, newTokens, shape, o.repeat);
+  const json = o.json;
+  const systems = o.systems.split(',');
+  for (const s of systems) if (!SYSTEMS.includes(s)) throw new Error(`hcx bench serve: --systems: unknown system "${s}" (${SYSTEMS.join(', ')})`);
+  const { threads, llamaThreads, dtype, repeat } = o;
   const self = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const log = (s: string) => { if (!json) process.stderr.write(s + '\n'); };
   const rows: ServeRow[] = [];

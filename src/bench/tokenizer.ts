@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { flagBool, flagList, flagNumber, flagString, parseArgs } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { sharedDataDir } from '../tokenizer/inputs.js';
 import { trainTokenizer } from '../tokenizer/index.js';
-import { codeDocs, englishDocs, koreanDocs, splitDocs } from './tokenizer-corpus.js';
+import { codeDocs, englishDocs, koreanDocs, splitDocs } from './tokenizer_heldout.js';
 
 interface Enc { name: string; encode(s: string): number[]; decode?(ids: number[]): string }
 
@@ -42,7 +42,7 @@ export async function importPeer(name: string, dir?: string): Promise<{ mod: Rec
 
 /** --peers-dir DIR, else $HCX_TOKENIZER_PEERS; an explicit directory that does not exist is an error. */
 export function peersDir(argv: string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const d = flagString(parseArgs(argv), 'peers-dir') ?? (env.HCX_TOKENIZER_PEERS || undefined);
+  const d = command.parse(argv).values.peersDir ?? (env.HCX_TOKENIZER_PEERS || undefined);
   if (d !== undefined && !existsSync(d)) throw new Error(`hcx bench tokenizer: peers directory ${d} does not exist; create it with: ${PEER_INSTALL}`);
   return d;
 }
@@ -112,19 +112,27 @@ export function targets(hcx: Row, peerRows: Row[]) {
   };
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const a = parseArgs(argv);
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  vocab: { type: 'numbers', integer: true, min: 1, default: [32000, 100000], description: 'hcx vocabulary sizes to train' },
+  'code-mb': { type: 'number', min: 0, default: 6, description: 'MB of code in the training and held-out text' },
+  'peers-dir': { type: 'string', placeholder: 'DIR', description: 'where the peer tokenizers are installed (default: $HCX_TOKENIZER_PEERS)' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'tokens per character/word/byte on held-out Korean, English and code: hcx against peer tokenizers', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
   const d = sharedDataDir();
   if (!existsSync(d)) throw new Error(`hcx bench tokenizer: needs the shared data at ${d}`);
   // Peers first, so a wrong --peers-dir shows before minutes of training.
-  const peerEncs = await peers(peersDir(argv));
-  const ko = splitDocs(koreanDocs(d)), en = splitDocs(englishDocs(d)), cd = splitDocs(codeDocs(flagNumber(a, 'code-mb', 6) * 1e6));
+  const peerEncs = await peers(peersDir(o.peersDir === undefined ? [] : ['--peers-dir', o.peersDir]));
+  const ko = splitDocs(koreanDocs(d)), en = splitDocs(englishDocs(d)), cd = splitDocs(codeDocs(o.codeMb * 1e6));
   const heldKo = ko.held.join('\n'), heldEn = en.held.join('\n'), heldCode = cd.held.join('\n');
   const mixed = [heldKo, heldEn, heldCode].join('\n');
   const mb = (s: string) => Buffer.byteLength(s) / 1e6;
   const info = { trainMB: { ko: mb(ko.train.join('')), en: mb(en.train.join('')), code: mb(cd.train.join('')) }, heldMB: { ko: mb(heldKo), en: mb(heldEn), code: mb(heldCode) } };
   const encs: Array<Enc & { trainSeconds?: number; vocab?: number }> = [];
-  for (const v of flagList(a, 'vocab', [32000, 100000])) {
+  for (const v of o.vocab) {
     const t0 = performance.now();
     const tok = await trainTokenizer({ texts: [...ko.train, ...en.train, ...cd.train], vocabSize: v });
     encs.push({ name: `hcx-${Math.round(v / 1000)}k`, encode: (s) => tok.encode(s), decode: (ids) => tok.decode(ids), trainSeconds: (performance.now() - t0) / 1000, vocab: tok.vocabSize });
@@ -147,7 +155,7 @@ export async function run(argv: string[]): Promise<void> {
   const peerRows = rows.filter((r) => !r.name.startsWith('hcx-'));
   const checks = rows.filter((r) => r.name.startsWith('hcx-')).map((r) => targets(r, peerRows));
   const cl = rows.find((r) => r.name === 'cl100k_base');
-  if (flagBool(a, 'json')) { console.log(JSON.stringify({ ...info, rows, targets: checks })); return; }
+  if (o.json) { console.log(JSON.stringify({ ...info, rows, targets: checks })); return; }
   console.log(`train MB ko ${info.trainMB.ko.toFixed(1)} en ${info.trainMB.en.toFixed(1)} code ${info.trainMB.code.toFixed(1)}; held-out MB ko ${info.heldMB.ko.toFixed(2)} en ${info.heldMB.en.toFixed(2)} code ${info.heldMB.code.toFixed(2)}`);
   console.log('tokenizer'.padEnd(14) + 'ko tok/char'.padStart(12) + 'en tok/word'.padStart(12) + 'code B/tok'.padStart(12) + 'enc MB/s'.padStart(10) + 'MB/cpu-s'.padStart(10) + 'train s'.padStart(9) + '  round trip' + '  vs cl100k (ko, en, code)');
   for (const r of rows) {

@@ -2,7 +2,7 @@
 // 4 heads / 2 KV heads, SwiGLU 688, batch 8 x 256, AdamW) in hcx and, in the same run, in PyTorch
 // through ../shared/peers/run_torch_llama.sh, at 1 and 2 threads. MFU uses the peer's FLOP count
 // (6 N_matmul + 12 L d T per token) against the peak measured on the spot (bf16 rows: the bf16 peak).
-import { parseArgs, flagBool, flagList, flagNumber } from '../cli/args.js';
+import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { PRESETS, parameterCount } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { setThreads } from '../native/index.js';
@@ -54,12 +54,19 @@ function hcxTrain(threads: number, steps: number, repeats: number, dtype: 'f32' 
   return { stepMs: median(times), loss };
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  const json = flagBool(p, 'json');
-  const threadList = flagList(p, 'threads', [1, 2]);
-  const steps = flagNumber(p, 'steps', 3), repeats = flagNumber(p, 'repeat', 3);
-  if (flagBool(p, 'install-peer')) installTorchPeer();
+const options = {
+  json: { type: 'boolean', description: 'print one JSON document' },
+  threads: { type: 'numbers', integer: true, min: 1, default: [1, 2], description: 'thread counts to measure' },
+  steps: { type: 'number', integer: true, min: 1, default: 3, description: 'timed optimizer steps per run' },
+  repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'runs per case (median)' },
+  'install-peer': { type: 'boolean', description: 'install the PyTorch peer first' },
+} as const satisfies OptionTable;
+
+export const command = defineCommand({ summary: 'training tokens/s and MFU: hcx and PyTorch on the same model', options, run });
+
+async function run(o: Values<typeof options>): Promise<void> {
+  const { json, threads: threadList, steps, repeat: repeats } = o;
+  if (o.installPeer) installTorchPeer();
   const peak = measurePeak(threadList);
   const fpt = flopsPerToken();
   const toks = BATCH * SEQ;

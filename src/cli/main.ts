@@ -1,48 +1,34 @@
-// The `hcx` command: a thin dispatcher; every subcommand lives in its own file under commands/.
-export interface Command {
-  summary: string;
-  usage: string;
-  run(argv: string[]): Promise<void>;
-}
+// The `hcx` command: a thin dispatcher; every subcommand lives in its own file under commands/ and declares
+// its flags in one table (see args.ts), so every command rejects flags it does not know.
+import { defineGroup, type Command } from './args.js';
 
-type Loader = () => Promise<{ command: Command }>;
+export type { Command } from './args.js';
+
+const load = (p: Promise<{ command: Command }>) => p.then((m) => m.command);
 
 // name -> lazy loader, so `hcx --help` does not load the engine or any other heavy module.
-const commands: Record<string, Loader> = {
-  demo: () => import('./commands/demo.js'),
-  generate: () => import('./commands/generate.js'),
-  pretrain: () => import('./commands/pretrain.js'),
-  bench: () => import('./commands/bench.js'),
-  data: () => import('./commands/data.js'),
-  eval: () => import('./commands/eval.js'),
-  export: () => import('./commands/export.js'),
-  info: () => import('./commands/info.js'),
-  segmenter: () => import('./commands/segmenter.js'),
-  tokenizer: () => import('./commands/tokenizer.js'),
-  tokenize: () => import('./commands/tokenize.js'),
-  serve: () => import('./commands/serve.js'),
-  chat: () => import('./commands/chat.js'),
-};
-
-async function help(): Promise<void> {
-  const lines = ['hcx: the HyperCLOVA X recipe in TypeScript', '', 'usage: hcx <command> [options]', '', 'commands:'];
-  for (const [name, load] of Object.entries(commands)) {
-    const { command } = await load();
-    lines.push(`  ${name.padEnd(12)} ${command.summary}`);
-  }
-  lines.push('', 'hcx <command> --help shows the options of one command.');
-  console.log(lines.join('\n'));
-}
+export const root = defineGroup({
+  summary: 'hcx: the HyperCLOVA X recipe in TypeScript',
+  subcommands: {
+    demo: () => load(import('./commands/demo.js')),
+    generate: () => load(import('./commands/generate.js')),
+    pretrain: () => load(import('./commands/pretrain.js')),
+    sft: () => load(import('./commands/sft.js')),
+    bench: () => load(import('./commands/bench.js')),
+    data: () => load(import('./commands/data.js')),
+    eval: () => load(import('./commands/eval.js')),
+    export: () => load(import('./commands/export.js')),
+    info: () => load(import('./commands/info.js')),
+    segmenter: () => load(import('./commands/segmenter.js')),
+    tokenizer: () => load(import('./commands/tokenizer.js')),
+    tokenize: () => load(import('./commands/tokenize.js')),
+    serve: () => load(import('./commands/serve.js')),
+    chat: () => load(import('./commands/chat.js')),
+    pipeline: () => load(import('./commands/pipeline.js')),
+    dashboard: () => load(import('./commands/dashboard.js')),
+  },
+});
 
 export async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') return help();
-  const load = commands[name];
-  if (!load) throw new Error(`hcx: unknown command "${name}"; run hcx --help`);
-  const { command } = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(`${command.summary}\n\nusage: ${command.usage}`);
-    return;
-  }
-  await command.run(rest);
+  await root.run(argv, 'hcx');
 }

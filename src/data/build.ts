@@ -3,10 +3,11 @@
 // context phases and writes shards. A killed build rerun with the same config resumes: pass 1 from its
 // last checkpoint (dedup tables are rebuilt from the store), pass 2 after the last whole shard.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { validateConfig, type BuildConfig } from './config.js';
 import { expandPath } from './glob.js';
+import { claimDatasetDir, removeBuildFiles } from './outdir.js';
 import { readDocs } from './readers.js';
 import { DocProcessor } from './process.js';
 import { DocStoreReader, DocStoreWriter, FLAG_KNOWLEDGE } from './store.js';
@@ -59,6 +60,12 @@ export async function buildDataset(rawConfig: BuildConfig | unknown, opts: Build
   const outDir = path.resolve(base, cfg.outDir);
   const work = path.join(outDir, 'work');
   const t0 = Date.now();
+  // Refuse a folder hcx did not make before writing anything into it (the built-in corpus goes there too).
+  claimDatasetDir(outDir);
+  if (opts.fresh) {
+    const removed = removeBuildFiles(outDir);
+    if (removed.length) log(`--fresh: removed ${removed.length} file(s) of the earlier build in ${outDir}`);
+  }
 
   // inputs: every source expanded to files, in a fixed order; builtin:<part> is the embedded corpus
   const files: { file: string; source: number }[] = [];
@@ -68,7 +75,12 @@ export async function buildDataset(rawConfig: BuildConfig | unknown, opts: Build
       if (!BUILTIN_PARTS.includes(part)) throw new Error(`config.sources[${i}].path: unknown built-in corpus "${part}" (have: ${BUILTIN_PARTS.join(', ')})`);
       const m = writeDefaultCorpus(path.join(outDir, 'corpus'));
       files.push({ file: path.join(outDir, 'corpus', m.files[part].file), source: i });
-    } else for (const f of expandPath(s.path, base)) files.push({ file: f, source: i });
+    } else {
+      let found: string[];
+      try { found = expandPath(s.path, base); } catch (e) { throw new Error(`config.sources[${i}].path: ${(e as Error).message}`); }
+      if (found.length === 0) throw new Error(`config.sources[${i}].path: "${s.path}" matches no files (relative paths are resolved against ${base})`);
+      for (const f of found) files.push({ file: f, source: i });
+    }
   });
   const { outDir: _o, checkpointDocs: _c, ...hashed } = cfg;
   const buildHash = createHash('sha256').update(JSON.stringify({
@@ -76,9 +88,6 @@ export async function buildDataset(rawConfig: BuildConfig | unknown, opts: Build
   })).digest('hex').slice(0, 16);
 
   const progressPath = path.join(work, 'progress.json');
-  if (opts.fresh) {
-    if (existsSync(outDir)) for (const n of readdirSync(outDir)) if (n === 'work' || n === 'index.json' || /^(short|long)-\d+\.bin$/.test(n) || /^report\.(json|md)$/.test(n)) rmSync(path.join(outDir, n), { recursive: true, force: true });
-  }
   mkdirSync(work, { recursive: true });
   let prog: Progress | undefined;
   if (existsSync(progressPath)) {

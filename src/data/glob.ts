@@ -1,42 +1,29 @@
-// Expands a source path (file, directory, or glob with * ? ** {a,b}) into a sorted file list.
-// Node 20 has no fs.glob, and a dependency for this much is not worth it.
-import { readdirSync, statSync } from 'node:fs';
+// Expands a source path (file, directory, or glob: * ? ** [ab] {a,b}) into a sorted list of files.
+// Matching is tinyglobby's (picomatch), which also walks symlinked folders without looping on a cycle;
+// a file reached along several paths (a symlink back to a parent) is listed once, under its shortest path.
+// Hidden files and folders (names starting with '.', e.g. .git) are never corpus. As in picomatch, a
+// bracket expression also matches its literal text ("[ab]1.txt" matches a1.txt, b1.txt and a file named so).
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { globSync } from 'tinyglobby';
 
 const MAGIC = /[*?{[]/;
 
-/** Translates one glob to a RegExp over '/'-separated relative paths. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        // "**/" matches zero or more directories; a bare "**" matches anything
-        if (glob[i + 2] === '/') { re += '(?:.*/)?'; i += 2; } else { re += '.*'; i += 1; }
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      const end = glob.indexOf('}', i);
-      if (end < 0) { re += '\\{'; continue; }
-      re += '(?:' + glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('|') + ')';
-      i = end;
-    } else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp('^' + re + '$');
+function walkGlob(root: string, pattern: string): string[] {
+  return globSync(pattern, { cwd: root, absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true, expandDirectories: false });
 }
 
-function walk(dir: string, out: string[]): void {
-  let names: string[];
-  try { names = readdirSync(dir).sort(); } catch { return; }
-  for (const name of names) {
-    if (name.startsWith('.')) continue; // hidden files and .git are never corpus
-    const p = path.join(dir, name);
-    let st;
-    try { st = statSync(p); } catch { continue; }
-    if (st.isDirectory()) walk(p, out);
-    else if (st.isFile()) out.push(p);
+/** One path per real file: the one with the fewest segments, then the first in code-point order. */
+function dedupeByRealPath(files: string[]): string[] {
+  const best = new Map<string, string>();
+  const depth = (p: string): number => p.split(path.sep).length;
+  for (const f of files) {
+    let real: string;
+    try { real = realpathSync(f); } catch { continue; } // a dangling link
+    const cur = best.get(real);
+    if (cur === undefined || depth(f) < depth(cur) || (depth(f) === depth(cur) && f < cur)) best.set(real, f);
   }
+  return [...best.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Files named by a path spec, resolved against baseDir; sorted so builds are deterministic. */
@@ -46,16 +33,12 @@ export function expandPath(spec: string, baseDir = process.cwd()): string[] {
     let st;
     try { st = statSync(abs); } catch { throw new Error(`no such file or directory: ${spec}`); }
     if (st.isFile()) return [abs];
-    const out: string[] = [];
-    walk(abs, out);
-    return out;
+    if (!st.isDirectory()) throw new Error(`not a file or directory: ${spec}`);
+    return dedupeByRealPath(walkGlob(abs, '**/*'));
   }
-  // fixed prefix up to the first segment with a wildcard is the directory to walk
+  // the fixed prefix up to the first segment with a wildcard is the folder to walk
   const parts = abs.split(path.sep);
   const k = parts.findIndex((p) => MAGIC.test(p));
   const root = parts.slice(0, k).join(path.sep) || path.sep;
-  const re = globToRegExp(parts.slice(k).join('/'));
-  const all: string[] = [];
-  walk(root, all);
-  return all.filter((f) => re.test(path.relative(root, f).split(path.sep).join('/')));
+  return dedupeByRealPath(walkGlob(root, parts.slice(k).join('/')));
 }

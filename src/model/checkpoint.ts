@@ -1,12 +1,18 @@
-// Checkpoints: a directory step-N/ holding model.safetensors, optimizer.safetensors and state.json
-// (step, configs, data-loader position, RNG state). It is written as step-N.tmp-PID and renamed when
-// complete, so a crash never leaves a half-written checkpoint and watchers react to the rename.
+// Checkpoints: a directory step-N/ holding model.safetensors, optimizer.safetensors, config.json,
+// state.json (step, training config, data position, RNG state), any extra files a stage adds (LoRA
+// adapters), and checksums.json: the sha256 of every one of them. It is written as step-N.tmp-PID and
+// renamed when complete, so a crash never leaves a half-written checkpoint and watchers react to the
+// rename. Loading verifies every recorded checksum and refuses non-finite weights, so flipped bytes or
+// a diverged model never load silently.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { OptimizerState } from '../tensor/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { type ModelConfig, parseModelConfig } from './config.js';
-import { loadSafetensors, saveSafetensors, toFloat32, writeFileAtomic, type StTensor } from './safetensors.js';
-import { Transformer } from './transformer.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsReader, toFloat32, type StTensor } from './safetensors.js';
+import { Transformer, type WeightSource } from './transformer.js';
+import { crashPoint } from '../util/crash.js';
 
 export interface TrainState {
   step: number;
@@ -22,13 +28,22 @@ export interface CheckpointContents {
   optimizer?: OptimizerState;
   state: TrainState;
   trainConfig?: unknown;
+  /** More files to store (name -> bytes), checksummed like the rest, e.g. LoRA adapters. */
+  extraFiles?: Record<string, Uint8Array | string>;
+  /** Tensors for model.safetensors instead of the model's own (e.g. with LoRA adapters merged in). */
+  weights?: [string, StTensor][];
 }
 
+export const CHECKSUMS = 'checksums.json';
+
 export function modelTensors(model: Transformer): [string, StTensor][] {
+  if (model.bf16Only) throw new Error('the model holds bf16-only inference weights; load it with fp32 weights to save a checkpoint');
   return [...model.params].map(([name, t]) => [name, { dtype: 'F32', shape: [...t.shape], data: t.data }]);
 }
 
-/** Writes dir/step-N atomically and returns its path. */
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Writes dir/step-N atomically (every file, then checksums.json, then the rename) and returns its path. */
 export function saveCheckpoint(runDir: string, c: CheckpointContents): string {
   const ckDir = path.join(runDir, 'checkpoints');
   mkdirSync(ckDir, { recursive: true });
@@ -36,14 +51,25 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents): string {
   const tmp = `${final}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  saveSafetensors(path.join(tmp, 'model.safetensors'), modelTensors(c.model), { format: 'pt', hcx_config: JSON.stringify(c.model.config) });
+  const files: [string, Uint8Array | string][] = [
+    ['model.safetensors', encodeSafetensors(c.weights ?? modelTensors(c.model), { format: 'pt', hcx_config: JSON.stringify(c.model.config) })],
+  ];
   if (c.optimizer) {
     const { tensors, ...rest } = c.optimizer;
-    saveSafetensors(path.join(tmp, 'optimizer.safetensors'),
-      Object.entries(tensors).map(([k, v]) => [k, { dtype: 'F32', shape: [v.length], data: v }]), { state: JSON.stringify(rest) });
+    files.push(['optimizer.safetensors', encodeSafetensors(
+      Object.entries(tensors).map(([k, v]) => [k, { dtype: 'F32', shape: [v.length], data: v }]), { state: JSON.stringify(rest) })]);
   }
-  writeFileAtomic(path.join(tmp, 'config.json'), JSON.stringify(c.model.config, null, 2) + '\n');
-  writeFileAtomic(path.join(tmp, 'state.json'), JSON.stringify({ ...c.state, trainConfig: c.trainConfig }, null, 2) + '\n');
+  files.push(['config.json', JSON.stringify(c.model.config, null, 2) + '\n']);
+  files.push(['state.json', JSON.stringify({ ...c.state, trainConfig: c.trainConfig }, null, 2) + '\n']);
+  for (const [name, data] of Object.entries(c.extraFiles ?? {})) files.push([name, data]);
+  const sums: Record<string, string> = {};
+  for (const [name, data] of files) {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    writeFileAtomic(path.join(tmp, name), bytes);
+    if (name === 'model.safetensors') crashPoint('checkpoint.write'); // fault tests: a kill while the checkpoint is being written
+    sums[name] = sha256(bytes);
+  }
+  writeFileAtomic(path.join(tmp, CHECKSUMS), JSON.stringify({ algorithm: 'sha256', files: sums }, null, 2) + '\n');
   if (existsSync(final)) rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   return final;
@@ -65,47 +91,134 @@ export function latestCheckpoint(runDir: string): string | null {
   return all.length ? all[all.length - 1].dir : null;
 }
 
-/** Loads a model from a checkpoint directory (or a run directory: its latest checkpoint). */
-export function loadModel(dir: string): Transformer {
-  let ck = dir;
-  if (!existsSync(path.join(dir, 'model.safetensors'))) {
-    const latest = latestCheckpoint(dir);
-    if (!latest) throw new Error(`${dir}: neither a checkpoint (no model.safetensors) nor a run with checkpoints`);
-    ck = latest;
+/** The checkpoint a path names: itself when it holds model.safetensors, else a run's latest checkpoint. */
+export function resolveCheckpoint(dir: string): string {
+  if (existsSync(path.join(dir, 'model.safetensors'))) return dir;
+  const latest = latestCheckpoint(dir);
+  if (!latest) throw new Error(`${dir}: neither a checkpoint (no model.safetensors) nor a run with checkpoints`);
+  return latest;
+}
+
+function recordedSums(ck: string): Record<string, string> | null {
+  const f = path.join(ck, CHECKSUMS);
+  if (!existsSync(f)) return null; // checkpoints written before checksums existed
+  try {
+    return (JSON.parse(readFileSync(f, 'utf8')) as { files: Record<string, string> }).files;
+  } catch (e) {
+    throw new Error(`${f}: ${(e as Error).message}`);
   }
+}
+
+/** A checkpoint file's bytes, checked against checksums.json (an error names the file when they differ). */
+export function readCheckpointFile(ck: string, name: string): Buffer {
+  const file = path.join(ck, name);
+  const buf = readFileSync(file);
+  const want = recordedSums(ck)?.[name];
+  if (want !== undefined) {
+    const got = sha256(buf);
+    if (got !== want) throw new Error(`${file}: checksum mismatch (sha256 ${got.slice(0, 16)}..., ${CHECKSUMS} records ${want.slice(0, 16)}...): the file is corrupt`);
+  }
+  return buf;
+}
+
+/** Every file checksums.json lists exists and matches; returns the problems (empty when sound). */
+export function verifyCheckpoint(ck: string): string[] {
+  const sums = recordedSums(ck);
+  if (!sums) return [`${path.join(ck, CHECKSUMS)}: missing`];
+  const problems: string[] = [];
+  for (const name of Object.keys(sums)) {
+    if (!existsSync(path.join(ck, name))) { problems.push(`${path.join(ck, name)}: missing`); continue; }
+    try { readCheckpointFile(ck, name); } catch (e) { problems.push((e as Error).message); }
+  }
+  return problems;
+}
+
+/** The model config stored in a checkpoint's config.json. */
+export function checkpointModelConfig(ck: string): ModelConfig {
   const cfgFile = path.join(ck, 'config.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(cfgFile, 'utf8'));
+    raw = JSON.parse(readCheckpointFile(ck, 'config.json').toString('utf8'));
   } catch (e) {
-    throw new Error(`${cfgFile}: ${(e as Error).message}`);
+    throw new Error((e as Error).message.startsWith(cfgFile) ? (e as Error).message : `${cfgFile}: ${(e as Error).message}`);
   }
-  const config: ModelConfig = parseModelConfig(raw, cfgFile);
-  const model = new Transformer(config);
-  const file = path.join(ck, 'model.safetensors');
-  setWeights(model, loadSafetensors(file).tensors, file);
-  return model;
+  return parseModelConfig(raw, cfgFile);
 }
 
-/** Copies every parameter of `model` from `tensors` (read from `file`, named in errors). */
+/** Loads a model from a checkpoint directory (or a run directory: its latest checkpoint), verified. */
+export function loadModel(dir: string): Transformer {
+  const ck = resolveCheckpoint(dir);
+  const config = checkpointModelConfig(ck);
+  const file = path.join(ck, 'model.safetensors');
+  return Transformer.fromTensors(config, tensorSource(decodeSafetensors(readCheckpointFile(ck, 'model.safetensors'), file).tensors, file));
+}
+
+/** A WeightSource over tensors read from `file` (named in errors), checking every shape and refusing NaN/inf. */
+export function tensorSource(tensors: Map<string, StTensor>, file: string): WeightSource {
+  return (name, shape) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: missing tensor ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`${file}: ${name} has shape [${t.shape}], the config needs [${shape}]`);
+    refuseNonFinite(t, name, file);
+    return t;
+  };
+}
+
+/** A WeightSource reading each tensor from an open safetensors file straight into a fresh float32 array; refuses NaN/inf. */
+export function readerSource(r: SafetensorsReader): WeightSource {
+  return (name, shape) => {
+    const e = r.entries.get(name);
+    if (!e) throw new Error(`${r.file}: missing tensor ${name}`);
+    if (e.shape.join(',') !== shape.join(',')) throw new Error(`${r.file}: ${name} has shape [${e.shape}], the config needs [${shape}]`);
+    const t = r.read(name, 'f32');
+    refuseNonFinite(t, name, r.file);
+    return t;
+  };
+}
+
+function refuseNonFinite(t: StTensor, name: string, file: string): void {
+  if (t.dtype === 'I32') return;
+  const values = t.data instanceof Float32Array ? t.data : toFloat32(t);
+  const bad = firstNonFinite(values);
+  if (bad >= 0) throw new Error(`${file}: tensor ${name} holds ${values[bad]} at element ${bad}: the weights are not usable (a diverged run?)`);
+}
+
+/** Index of the first NaN or infinity in a, or -1. */
+export function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+/** Copies every parameter of `model` from `tensors` (read from `file`, named in errors); refuses NaN/inf. */
 export function setWeights(model: Transformer, tensors: Map<string, StTensor>, file: string): void {
   for (const [name, t] of model.params) {
     const src = tensors.get(name);
     if (!src) throw new Error(`${file}: missing tensor ${name}`);
     if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`${file}: ${name} has shape [${src.shape}], the config needs [${t.shape}]`);
-    t.data.set(toFloat32(src));
+    const values = toFloat32(src);
+    const bad = firstNonFinite(values);
+    if (bad >= 0) throw new Error(`${file}: tensor ${name} holds ${values[bad]} at element ${bad}: the weights are not usable (a diverged run?)`);
+    t.data.set(values);
   }
 }
 
 export function loadCheckpoint(dir: string): CheckpointContents {
   const model = loadModel(dir);
-  const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as TrainState & { trainConfig?: unknown };
+  const stateFile = path.join(dir, 'state.json');
+  let state: TrainState & { trainConfig?: unknown };
+  try {
+    state = JSON.parse(readCheckpointFile(dir, 'state.json').toString('utf8'));
+  } catch (e) {
+    throw new Error((e as Error).message.startsWith(stateFile) ? (e as Error).message : `${stateFile}: ${(e as Error).message}`);
+  }
   let optimizer: OptimizerState | undefined;
   const of = path.join(dir, 'optimizer.safetensors');
   if (existsSync(of)) {
-    const st = loadSafetensors(of);
+    const st = decodeSafetensors(readCheckpointFile(dir, 'optimizer.safetensors'), of);
     const rest = JSON.parse(st.metadata.state ?? '{}') as Omit<OptimizerState, 'tensors'>;
     optimizer = { ...rest, tensors: Object.fromEntries([...st.tensors].map(([k, v]) => [k, toFloat32(v)])) };
+  } else if (recordedSums(dir)?.['optimizer.safetensors']) {
+    throw new Error(`${of}: missing (${CHECKSUMS} lists it): the checkpoint is incomplete`);
   }
   const { trainConfig, ...s } = state;
   return { model, optimizer, state: s, trainConfig };

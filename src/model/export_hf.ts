@@ -1,11 +1,14 @@
-// Export to the Hugging Face layout of a LlamaForCausalLM: model.safetensors, config.json,
-// generation_config.json, tokenizer.json and tokenizer_config.json. hcx parameters already carry HF Llama's
-// names and HF's RoPE convention (rotate_half: pairs i, i + headDim/2), so weights are written unchanged;
-// tied embeddings write no lm_head and set tie_word_embeddings.
+// Export to the Hugging Face layout of the model's architecture (LlamaForCausalLM for hcx's own models):
+// model.safetensors, config.json, generation_config.json, tokenizer.json and tokenizer_config.json. hcx
+// parameters carry HF names (src/model/hf_names.ts renames EXAONE 4's norms) and HF's RoPE convention
+// (rotate_half: pairs i, i + headDim/2), so weights are written unchanged; tied embeddings write no lm_head
+// and set tie_word_embeddings.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { exportHf as exportHfTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import type { ModelConfig } from './config.js';
+import { modelConfigToHf } from './hf_config.js';
+import { hfParamName } from './hf_names.js';
 import { saveSafetensors, writeFileAtomic, type StDtype, type StTensor } from './safetensors.js';
 import type { Transformer } from './transformer.js';
 
@@ -54,44 +57,16 @@ export function f32ToF16(src: Float32Array): Uint16Array {
   return out;
 }
 
-/** HF config.json of a LlamaForCausalLM with this config. */
+/** HF config.json of this config, as its architecture (src/model/hf_config.ts). */
 export function hfConfig(c: ModelConfig, ids: { bos: number | null; eos: number | number[]; pad: number | null }, dtype: ExportDtype = 'f32'): Record<string, unknown> {
-  const cfg: Record<string, unknown> = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: c.dModel,
-    intermediate_size: c.ffnHidden,
-    num_attention_heads: c.nHeads,
-    num_key_value_heads: c.nKvHeads,
-    num_hidden_layers: c.nLayers,
-    head_dim: c.dModel / c.nHeads,
-    hidden_act: 'silu',
-    rms_norm_eps: c.normEps,
-    rope_theta: c.ropeBase,
-    rope_scaling: null,
-    max_position_embeddings: c.maxSeqLen,
-    vocab_size: c.vocabSize,
-    tie_word_embeddings: c.tieEmbeddings,
-    attention_bias: false,
-    mlp_bias: false,
-    attention_dropout: 0,
-    initializer_range: 0.02,
-    pretraining_tp: 1,
-    use_cache: true,
-    bos_token_id: ids.bos,
-    eos_token_id: ids.eos,
-    pad_token_id: ids.pad,
-    torch_dtype: { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[dtype],
-  };
-  // hcx multiplies positions by ropeScale; HF's linear scaling divides them by factor.
-  if (c.ropeScale !== 1) cfg.rope_scaling = { type: 'linear', rope_type: 'linear', factor: 1 / c.ropeScale };
-  return cfg;
+  return modelConfigToHf(c, ids, ({ f32: 'float32', f16: 'float16', bf16: 'bfloat16' } as const)[dtype]);
 }
 
 /** The safetensors tensors of an HF export (all parameters, in `dtype`). */
 export function hfTensors(model: Transformer, dtype: ExportDtype = 'f32'): [string, StTensor][] {
+  if (model.bf16Only) throw new Error('export: the model holds bf16-only inference weights; load it with fp32 weights to export');
   const st: StDtype = dtype === 'f32' ? 'F32' : dtype === 'f16' ? 'F16' : 'BF16';
-  return [...model.params].map(([name, t]) => [name, {
+  return [...model.params].map(([name, t]) => [hfParamName(model.config, name), {
     dtype: st,
     shape: [...t.shape],
     data: dtype === 'f32' ? t.data : dtype === 'f16' ? f32ToF16(t.data) : f32ToBf16(t.data),

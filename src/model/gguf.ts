@@ -22,30 +22,21 @@
 //   valid text (test/model/tokenizer_parity*.test.ts). The other split modes cut words that llama-bpe keeps whole
 //   (by script, "GPT를" -> "GPT" + "를"; Hangul at morpheme boundaries), so llama.cpp's text tokenization differs
 //   there (tokenizer/fidelity.ts says how; `hcx export` warns). Token ids fed to llama.cpp directly are unaffected.
-import { readFileSync } from 'node:fs';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { bytesToByteLevel, CHAT_TEMPLATE_JINJA } from '../tokenizer/index.js';
-import type { ModelConfig } from './config.js';
-import { writeFileAtomic } from './safetensors.js';
+import { type ModelConfig, headDimOf } from './config.js';
+import { writeAll, writeFileAtomicWith } from '../util/atomic.js';
 import type { Transformer } from './transformer.js';
 import { f32ToBf16, f32ToF16 } from './export_hf.js';
+import { GgufType, ggmlTypeName, type GgufScalarType, type GgufValue } from './gguf/types.js';
+import { GgufReader, parseGgufHeader, type GgufHeader, type GgufTensorInfo } from './gguf/reader.js';
 
-/** GGUF metadata value types. */
-export const GgufType = {
-  UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12,
-} as const;
+export { GgufType, type GgufScalarType, type GgufValue } from './gguf/types.js';
 
 /** The ggml tensor types this module reads and writes. */
 export const GgmlType = { F32: 0, F16: 1, BF16: 30 } as const;
 export type GgufDtype = keyof typeof GgmlType;
 const DTYPE_BYTES: Record<GgufDtype, number> = { F32: 4, F16: 2, BF16: 2 };
-
-export type GgufScalarType = Exclude<(typeof GgufType)[keyof typeof GgufType], 9>;
-
-/** A metadata value with its explicit GGUF type (arrays are homogeneous). */
-export type GgufValue =
-  | { type: GgufScalarType; value: number | bigint | boolean | string }
-  | { type: 9; itemType: GgufScalarType; value: (number | bigint | boolean | string)[] };
 
 export interface GgufTensor {
   name: string;
@@ -126,8 +117,8 @@ function writeScalar(w: ByteWriter, type: GgufScalarType, v: number | bigint | b
 
 const tensorBytes = (t: GgufTensor): number => t.dims.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
 
-/** Serialises a GGUF v3 file. general.alignment is written when it differs from 32 (the default). */
-export function encodeGguf(metadata: Map<string, GgufValue> | [string, GgufValue][], tensors: GgufTensor[], alignment = 32): Buffer {
+/** The header (padded to the alignment) of a GGUF v3 file, and each tensor's offset in the data section. */
+function ggufHead(metadata: Map<string, GgufValue> | [string, GgufValue][], tensors: GgufTensor[], alignment: number): { head: Buffer; offsets: number[]; dataBytes: number } {
   const meta = new Map(metadata);
   if (alignment !== 32) meta.set('general.alignment', gv.u32(alignment));
   else if (meta.has('general.alignment')) {
@@ -170,101 +161,63 @@ export function encodeGguf(metadata: Map<string, GgufValue> | [string, GgufValue
     off = align(off + tensorBytes(t));
   }
   w.pad(alignment);
-  const head = w.result();
-  const out = Buffer.alloc(head.length + off);
+  return { head: w.result(), offsets, dataBytes: off };
+}
+
+const tensorBuffer = (t: GgufTensor): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+/** Serialises a GGUF v3 file to one buffer (small files; writeGguf streams). general.alignment is written when it differs from 32 (the default). */
+export function encodeGguf(metadata: Map<string, GgufValue> | [string, GgufValue][], tensors: GgufTensor[], alignment = 32): Buffer {
+  const { head, offsets, dataBytes } = ggufHead(metadata, tensors, alignment);
+  const out = Buffer.alloc(head.length + dataBytes);
   head.copy(out, 0);
-  tensors.forEach((t, i) => {
-    const src = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    src.copy(out, head.length + offsets[i]);
-  });
+  tensors.forEach((t, i) => tensorBuffer(t).copy(out, head.length + offsets[i]));
   return out;
+}
+
+/** Writes a GGUF v3 file atomically, streaming: the header, then each tensor's bytes from its own array. */
+export function writeGguf(file: string, metadata: Map<string, GgufValue> | [string, GgufValue][], tensors: GgufTensor[], alignment = 32): void {
+  const { head, offsets, dataBytes } = ggufHead(metadata, tensors, alignment);
+  writeFileAtomicWith(file, (fd) => {
+    writeAll(fd, head);
+    let at = 0;
+    tensors.forEach((t, i) => {
+      if (offsets[i] > at) writeAll(fd, new Uint8Array(offsets[i] - at));
+      writeAll(fd, tensorBuffer(t));
+      at = offsets[i] + t.data.byteLength;
+    });
+    if (dataBytes > at) writeAll(fd, new Uint8Array(dataBytes - at));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Reader
 
-class ByteReader {
-  pos = 0;
-  constructor(private readonly buf: Buffer, private readonly file: string) {}
-  private need(n: number): void { if (this.pos + n > this.buf.length) throw new Error(`${this.file}: truncated GGUF (at byte ${this.pos})`); }
-  u8(): number { this.need(1); return this.buf.readUInt8(this.pos++); }
-  i8(): number { this.need(1); return this.buf.readInt8(this.pos++); }
-  u16(): number { this.need(2); const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }
-  i16(): number { this.need(2); const v = this.buf.readInt16LE(this.pos); this.pos += 2; return v; }
-  u32(): number { this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
-  i32(): number { this.need(4); const v = this.buf.readInt32LE(this.pos); this.pos += 4; return v; }
-  f32(): number { this.need(4); const v = this.buf.readFloatLE(this.pos); this.pos += 4; return v; }
-  f64(): number { this.need(8); const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
-  u64(): bigint { this.need(8); const v = this.buf.readBigUInt64LE(this.pos); this.pos += 8; return v; }
-  i64(): bigint { this.need(8); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return v; }
-  /** A u64 that must fit a JS number (counts, lengths, offsets). */
-  size(): number { const v = this.u64(); if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${this.file}: size ${v} too large`); return Number(v); }
-  str(): string { const n = this.size(); this.need(n); const s = this.buf.toString('utf8', this.pos, this.pos + n); this.pos += n; return s; }
-}
-
-function readScalar(r: ByteReader, type: number, file: string): number | bigint | boolean | string {
-  switch (type) {
-    case GgufType.UINT8: return r.u8();
-    case GgufType.INT8: return r.i8();
-    case GgufType.UINT16: return r.u16();
-    case GgufType.INT16: return r.i16();
-    case GgufType.UINT32: return r.u32();
-    case GgufType.INT32: return r.i32();
-    case GgufType.FLOAT32: return r.f32();
-    case GgufType.FLOAT64: return r.f64();
-    case GgufType.UINT64: return r.u64();
-    case GgufType.INT64: return r.i64();
-    case GgufType.BOOL: return r.u8() !== 0;
-    case GgufType.STRING: return r.str();
-    default: throw new Error(`${file}: unknown GGUF value type ${type}`);
-  }
-}
-
-/** Parses a GGUF file (versions 2 and 3; tensor types F32, F16, BF16). */
+/** Parses a whole GGUF held in memory (versions 2 and 3; tensor types F32, F16, BF16; see gguf/reader.ts for the rest). */
 export function decodeGguf(buf: Buffer, file = '<buffer>'): GgufFile {
-  const r = new ByteReader(buf, file);
-  if (buf.length < 4 || buf.toString('ascii', 0, 4) !== 'GGUF') throw new Error(`${file}: not a GGUF file (bad magic)`);
-  r.pos = 4;
-  const version = r.u32();
-  if (version !== 2 && version !== 3) throw new Error(`${file}: unsupported GGUF version ${version}`);
-  const nTensors = r.size(), nKv = r.size();
-  const metadata = new Map<string, GgufValue>();
-  for (let i = 0; i < nKv; i++) {
-    const key = r.str();
-    const type = r.u32();
-    if (type === GgufType.ARRAY) {
-      const itemType = r.u32();
-      const n = r.size();
-      const value: (number | bigint | boolean | string)[] = new Array(n);
-      for (let j = 0; j < n; j++) value[j] = readScalar(r, itemType, file);
-      metadata.set(key, { type: 9, itemType: itemType as GgufScalarType, value });
-    } else metadata.set(key, { type: type as GgufScalarType, value: readScalar(r, type, file) });
+  return plainTensors(parseGgufHeader(buf, file), (t) => buf.subarray(t.offset, t.offset + t.bytes));
+}
+
+/** Reads a GGUF file by positioned reads (tensor types F32, F16, BF16; GgufReader dequantises the others). */
+export function readGguf(file: string): GgufFile {
+  const r = GgufReader.open(file);
+  try {
+    if (r.headers.length > 1) throw new Error(`${file}: a split GGUF (${r.headers.length} parts); open it with GgufReader`);
+    return plainTensors(r.headers[0], (t) => r.readRaw(t.name));
+  } finally {
+    r.close();
   }
-  const alignment = Number(metadata.get('general.alignment')?.value ?? 32);
-  const infos: { name: string; dims: number[]; type: number; offset: number }[] = [];
-  for (let i = 0; i < nTensors; i++) {
-    const name = r.str();
-    const nd = r.u32();
-    const dims: number[] = [];
-    for (let j = 0; j < nd; j++) dims.push(r.size());
-    infos.push({ name, dims, type: r.u32(), offset: r.size() });
-  }
-  const dataStart = Math.ceil(r.pos / alignment) * alignment;
-  const tensors: GgufTensor[] = infos.map((ti) => {
+}
+
+function plainTensors(h: GgufHeader, bytes: (t: GgufTensorInfo) => Uint8Array): GgufFile {
+  const tensors: GgufTensor[] = h.tensors.map((ti) => {
     const dtype = (Object.keys(GgmlType) as GgufDtype[]).find((k) => GgmlType[k] === ti.type);
-    if (!dtype) throw new Error(`${file}: tensor ${ti.name} has ggml type ${ti.type}, which this reader does not decode`);
-    const n = ti.dims.reduce((a, b) => a * b, 1);
-    const start = dataStart + ti.offset, bytes = n * DTYPE_BYTES[dtype];
-    if (start + bytes > buf.length) throw new Error(`${file}: tensor ${ti.name} runs past the end of the file`);
-    const copy = new Uint8Array(bytes);
-    copy.set(buf.subarray(start, start + bytes));
+    if (!dtype) throw new Error(`${h.file}: tensor ${ti.name} has ggml type ${ggmlTypeName(ti.type)}, which this reader does not decode (GgufReader dequantises it)`);
+    const copy = new Uint8Array(ti.bytes);
+    copy.set(bytes(ti));
     return { name: ti.name, dims: ti.dims, dtype, data: dtype === 'F32' ? new Float32Array(copy.buffer) : new Uint16Array(copy.buffer) };
   });
-  return { version, metadata, tensors, alignment };
-}
-
-export function readGguf(file: string): GgufFile {
-  return decodeGguf(readFileSync(file), file);
+  return { version: h.version, metadata: h.metadata, tensors, alignment: h.alignment };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -277,22 +230,21 @@ const FILE_TYPE: Record<GgufDtype, number> = { F32: 0, F16: 1, BF16: 32 };
  * Rows of a [nHeads*headDim, cols] projection reordered from rotate-half pairs (i, i+hd/2) to adjacent
  * pairs (2i, 2i+1): within each head, source row a*hd/2 + b goes to row 2b + a.
  */
-export function permuteRopeRows(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  const half = headDim / 2;
-  for (let h = 0; h < nHeads; h++) for (let a = 0; a < 2; a++) for (let b = 0; b < half; b++) {
-    const src = (h * headDim + a * half + b) * cols, dst = (h * headDim + 2 * b + a) * cols;
-    out.set(w.subarray(src, src + cols), dst);
-  }
-  return out;
+export function permuteRopeRows<T extends Float32Array | Uint16Array>(w: T, nHeads: number, headDim: number, cols: number): T {
+  return moveRopeRows(w, nHeads, headDim, cols, false);
 }
 
-/** Inverse of permuteRopeRows. */
-export function unpermuteRopeRows(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
+/** Inverse of permuteRopeRows (also for bf16 / f16 bits in a Uint16Array). */
+export function unpermuteRopeRows<T extends Float32Array | Uint16Array>(w: T, nHeads: number, headDim: number, cols: number): T {
+  return moveRopeRows(w, nHeads, headDim, cols, true);
+}
+
+function moveRopeRows<T extends Float32Array | Uint16Array>(w: T, nHeads: number, headDim: number, cols: number, inverse: boolean): T {
+  const out = (w instanceof Float32Array ? new Float32Array(w.length) : new Uint16Array(w.length)) as T;
   const half = headDim / 2;
   for (let h = 0; h < nHeads; h++) for (let a = 0; a < 2; a++) for (let b = 0; b < half; b++) {
-    const dst = (h * headDim + a * half + b) * cols, src = (h * headDim + 2 * b + a) * cols;
+    const rot = (h * headDim + a * half + b) * cols, adj = (h * headDim + 2 * b + a) * cols;
+    const [src, dst] = inverse ? [adj, rot] : [rot, adj];
     out.set(w.subarray(src, src + cols), dst);
   }
   return out;
@@ -321,7 +273,7 @@ export interface GgufExportOptions {
 
 /** The llama.* hyperparameter keys of a config. */
 export function llamaHparams(c: ModelConfig): [string, GgufValue][] {
-  const hd = c.dModel / c.nHeads;
+  const hd = headDimOf(c);
   const kv: [string, GgufValue][] = [
     ['llama.context_length', gv.u32(c.maxSeqLen)],
     ['llama.embedding_length', gv.u32(c.dModel)],
@@ -334,6 +286,7 @@ export function llamaHparams(c: ModelConfig): [string, GgufValue][] {
     ['llama.rope.dimension_count', gv.u32(hd)],
     ['llama.vocab_size', gv.u32(c.vocabSize)],
   ];
+  if (c.headDim !== null) kv.push(['llama.attention.key_length', gv.u32(hd)], ['llama.attention.value_length', gv.u32(hd)]);
   // hcx multiplies positions by ropeScale; llama.cpp's linear scaling divides them by the factor.
   if (c.ropeScale !== 1) kv.push(['llama.rope.scaling.type', gv.str('linear')], ['llama.rope.scaling.factor', gv.f32(1 / c.ropeScale)]);
   return kv;
@@ -379,7 +332,10 @@ export function tokenizerMetadata(tok: Tokenizer, vocabSize: number): [string, G
 
 /** The GGUF tensors of a model (Q/K rows permuted for llama.cpp's RoPE, matrices in `dtype`). */
 export function ggufTensors(model: Transformer, dtype: GgufDtype = 'F32'): GgufTensor[] {
-  const c = model.config, hd = c.dModel / c.nHeads;
+  const c = model.config, hd = headDimOf(c);
+  const why = llamaInexpressible(c);
+  if (why) throw new Error(`gguf export: ${why}`);
+  if (model.bf16Only) throw new Error('gguf export: the model holds bf16-only inference weights; load it with fp32 weights to export');
   const out: GgufTensor[] = [];
   for (const [name, t] of model.params) {
     const gname = ggufTensorName(name);
@@ -394,6 +350,18 @@ export function ggufTensors(model: Transformer, dtype: GgufDtype = 'F32'): GgufT
   return out;
 }
 
+/** Why a config is not a plain llama-architecture model (what this writer emits), or null. */
+function llamaInexpressible(c: ModelConfig): string | null {
+  const plain: Partial<Record<keyof ModelConfig, unknown>> = {
+    qkvBias: false, oBias: false, mlpBias: false, qkNorm: false, preNorm: true, postNorm: false, embeddingMultiplier: 1,
+    attentionMultiplier: null, residualMultiplier: 1, logitsScaling: 1, ropeScaling: null, slidingWindow: null, noRopeLayers: [],
+  };
+  for (const [k, v] of Object.entries(plain)) {
+    if (JSON.stringify(c[k as keyof ModelConfig]) !== JSON.stringify(v)) return `field "${k}" = ${JSON.stringify(c[k as keyof ModelConfig])} is not supported (only the plain llama architecture, ${k} ${JSON.stringify(v)})`;
+  }
+  return null;
+}
+
 /** Writes model + tokenizer as one llama-architecture GGUF file. */
 export function exportGguf(model: Transformer, tok: Tokenizer, file: string, opts: GgufExportOptions = {}): void {
   const dtype = opts.dtype ?? 'F32';
@@ -404,5 +372,5 @@ export function exportGguf(model: Transformer, tok: Tokenizer, file: string, opt
     ...llamaHparams(model.config),
     ...tokenizerMetadata(tok, model.config.vocabSize),
   ];
-  writeFileAtomic(file, encodeGguf(meta, ggufTensors(model, dtype)));
+  writeGguf(file, meta, ggufTensors(model, dtype));
 }

@@ -1,7 +1,7 @@
 // A contiguous key/value cache for generation: per layer [batch, capacity, kvHeads, headDim] buffers
 // that attention reads in place (its kvCapacity argument), grown by each forward step.
 import { Tensor } from '../tensor/index.js';
-import type { ModelConfig } from './config.js';
+import { type ModelConfig, headDimOf } from './config.js';
 
 export class KVCache {
   readonly k: Tensor[] = [];
@@ -10,7 +10,7 @@ export class KVCache {
   private readonly row: number;
 
   constructor(readonly config: ModelConfig, readonly batch: number, readonly capacity = config.maxSeqLen) {
-    const hd = config.dModel / config.nHeads;
+    const hd = headDimOf(config);
     this.row = config.nKvHeads * hd;
     for (let i = 0; i < config.nLayers; i++) {
       // Untracked: the cache outlives the tidy() scopes of individual decode steps.

@@ -28,6 +28,7 @@ void register_optim(napi_env, napi_value);
 void register_embedding(napi_env, napi_value);
 void register_bf16_prepacked(napi_env, napi_value);
 void register_decode_ops(napi_env, napi_value);
+void register_dequant(napi_env, napi_value);
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -78,6 +79,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   register_paged_attention(env, exports);
   register_optim(env, exports);
   register_embedding(env, exports);
+  register_dequant(env, exports);
   return exports;
 }
 

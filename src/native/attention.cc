@@ -5,6 +5,11 @@
 // is accumulated per thread and summed at the end).
 // Layout: q, o [B, T, Hq, D]; k, v [B, S, Hkv, D]; lse [B, Hq, T]. Query row i sits at absolute
 // position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache).
+// Segment ids (optional, int32 [B, S] over absolute positions) make the mask block-diagonal for packed
+// sequences: a query sees only keys of its own segment. A (query tile, key tile) pair whose segment
+// ranges do not meet is skipped outright; only tiles that straddle a boundary are masked per element.
+// position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache), or with a
+// sliding window W only the last W of them: keys qOffset + i - W + 1 ..= qOffset + i.
 #include <cmath>
 #include <vector>
 #include <cstring>
@@ -142,11 +147,64 @@ struct Dims {
   int64_t Scap;  // rows allocated per batch in k and v (a KV cache holds more than S)
   float scale;
   bool causal;
+  const int32_t* seg = nullptr;  // [B, S] segment id per absolute position, or null: one segment per row
+  // Smallest and largest segment id of each query tile [B, nqb] and key tile [B, nkb] (when seg is set).
+  const int32_t *qlo = nullptr, *qhi = nullptr, *klo = nullptr, *khi = nullptr;
+  int64_t window = 0;  // 0: no sliding window
   int64_t qrow(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * Hq + h) * D; }
   int64_t krow(int64_t b, int64_t s, int64_t h) const { return ((b * Scap + s) * Hkv + h) * D; }
-  // Number of keys query row t may see.
+  // Number of keys query row t may see (before segment masking).
   int64_t visible(int64_t t) const { return causal ? std::min<int64_t>(S, qOffset + t + 1) : S; }
+  int64_t nqb() const { return (T + BQ - 1) / BQ; }
+  int64_t nkb() const { return (S + BK - 1) / BK; }
+  // No query of tile qb shares a segment with a key of tile kb: the whole tile is masked.
+  bool disjoint(int64_t b, int64_t qb, int64_t kb) const {
+    int64_t iq = b * nqb() + qb, ik = b * nkb() + kb;
+    return seg && (khi[ik] < qlo[iq] || klo[ik] > qhi[iq]);
+  }
+  // Every query and key of the pair is in one segment: no per-element masking needed.
+  bool uniform(int64_t b, int64_t qb, int64_t kb) const {
+    int64_t iq = b * nqb() + qb, ik = b * nkb() + kb;
+    return !seg || (qlo[iq] == qhi[iq] && klo[ik] == khi[ik] && qlo[iq] == klo[ik]);
+  }
+  // First key query row t may see.
+  int64_t first(int64_t t) const { return window > 0 ? std::max<int64_t>(0, qOffset + t + 1 - window) : 0; }
 };
+
+// The per-tile segment ranges Dims reads (sizes only grow, reused across calls like Packed).
+struct SegTiles {
+  std::vector<int32_t> qlo, qhi, klo, khi;
+  void build(Dims& d) {
+    if (!d.seg) return;
+    int64_t nqb = d.nqb(), nkb = d.nkb();
+    qlo.resize(d.B * nqb); qhi.resize(d.B * nqb); klo.resize(d.B * nkb); khi.resize(d.B * nkb);
+    auto range = [&](const int32_t* s, int64_t n, int32_t& lo, int32_t& hi) {
+      lo = hi = s[0];
+      for (int64_t i = 1; i < n; i++) { lo = std::min(lo, s[i]); hi = std::max(hi, s[i]); }
+    };
+    for (int64_t b = 0; b < d.B; b++) {
+      const int32_t* row = d.seg + b * d.S;
+      for (int64_t t = 0; t < nqb; t++)
+        range(row + d.qOffset + t * BQ, std::min<int64_t>(BQ, d.T - t * BQ), qlo[b * nqb + t], qhi[b * nqb + t]);
+      for (int64_t t = 0; t < nkb; t++)
+        range(row + t * BK, std::min<int64_t>(BK, d.S - t * BK), klo[b * nkb + t], khi[b * nkb + t]);
+    }
+    d.qlo = qlo.data(); d.qhi = qhi.data(); d.klo = klo.data(); d.khi = khi.data();
+  }
+};
+
+// In a tile that straddles a segment boundary: sets s[j] = -inf for the keys k0 + j (j0 <= j < lim) outside
+// query t's segment and returns how many stay visible.
+HCX_INL int mask_segment(const Dims& d, int64_t b, int64_t t, int64_t k0, float* s, int j0, int lim) {
+  const int32_t* row = d.seg + b * d.S;
+  int32_t sq = row[d.qOffset + t];
+  int seen = 0;
+  for (int j = j0; j < lim; j++) {
+    if (row[k0 + j] == sq) seen++;
+    else s[j] = -INFINITY;
+  }
+  return seen;
+}
 
 // Operands laid out once per call so that no tile is copied per (query tile, key tile) pair:
 // Q pre-scaled in its own layout; K and V transposed tile by tile, [B, Hkv, S/BK, D, BK], so each
@@ -200,17 +258,22 @@ HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o,
   const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
   std::vector<float> O(BQ * D, 0.f), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
   int64_t kend = d.visible(q0 + nq - 1);
-  for (int64_t k0 = 0; k0 < kend; k0 += BK) {
+  for (int64_t k0 = d.first(q0) / BK * BK; k0 < kend; k0 += BK) {
+    if (d.disjoint(b, qb, k0 / BK)) continue;
+    bool mixed = !d.uniform(b, qb, k0 / BK);
     int nk = (int)std::min<int64_t>(BK, kend - k0);
     mm_rows_t<V>(Qs, ldq, nq, pk.kt.data() + pk.tileOff(d, b, kh, k0 / BK), BK, nk, D, Sb.data(), BK);
     for (int i = 0; i < nq; i++) {
       float* s = &Sb[i * BK];
-      // Keys j < lim are visible to this row; a row may see none of this tile.
+      // Keys j0 <= j < lim are visible to this row; a row may see none of this tile.
       int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
-      if (lim == 0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
-      float mx = max_row<V>(s, lim, m[i]);
+      int j0 = (int)std::max<int64_t>(0, d.first(q0 + i) - k0);
+      if (lim > j0 && mixed && mask_segment(d, b, q0 + i, k0, s, j0, lim) == 0) lim = 0;
+      if (lim <= j0) { for (int j = 0; j < nk; j++) s[j] = 0.f; continue; }
+      float mx = max_row<V>(s + j0, lim - j0, m[i]);
       float alpha = std::exp(m[i] - mx);
-      float sum = exp_shift<V>(s, lim, mx);
+      float sum = exp_shift<V>(s + j0, lim - j0, mx);
+      for (int j = 0; j < j0; j++) s[j] = 0.f;
       for (int j = lim; j < nk; j++) s[j] = 0.f;
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
@@ -219,10 +282,12 @@ HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o,
     mm_rows_acc<V>(Sb.data(), BK, nq, nk, v + d.krow(b, k0, kh), ldv, D, O.data(), D);
   }
   for (int i = 0; i < nq; i++) {
-    float inv = 1.f / l[i];
+    // A row that sees no key at all (only possible with segment ids that exclude the query's own
+    // position) outputs zeros; lse = +inf makes its backward probabilities exactly 0.
+    float inv = l[i] > 0 ? 1.f / l[i] : 0.f;
     float* orow = o + d.qrow(b, q0 + i, h);
     for (int x = 0; x < D; x++) orow[x] = O[i * D + x] * inv;
-    lse[(b * d.Hq + h) * d.T + q0 + i] = m[i] + std::log(l[i]);
+    lse[(b * d.Hq + h) * d.T + q0 + i] = l[i] > 0 ? m[i] + std::log(l[i]) : INFINITY;
   }
 }
 
@@ -242,9 +307,13 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
   std::vector<float> dK(BK * D, 0.f), dV(BK * D, 0.f), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
   // First query row that sees key k0: qOffset + t >= k0.
   int64_t tstart = d.causal ? std::max<int64_t>(0, k0 - d.qOffset) : 0;
+  // Past the last query row whose window still reaches the tile's last key: qOffset + t + 1 - W <= k0 + nk - 1.
+  int64_t tend = d.window > 0 ? std::min<int64_t>(d.T, k0 + nk - 1 + d.window - d.qOffset) : d.T;
   for (int64_t hh = 0; hh < group; hh++) {
     int64_t h = kh * group + hh;
-    for (int64_t q0 = (tstart / BQ) * BQ; q0 < d.T; q0 += BQ) {
+    for (int64_t q0 = (tstart / BQ) * BQ; q0 < tend; q0 += BQ) {
+      if (d.disjoint(b, q0 / BQ, kb)) continue;
+      bool mixed = !d.uniform(b, q0 / BQ, kb);
       int nq = (int)std::min<int64_t>(BQ, d.T - q0);
       const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
       const float* dO = go + d.qrow(b, q0, h);
@@ -254,10 +323,13 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
         int64_t row = (b * d.Hq + h) * d.T + q0 + i;
         float L = lse[row], Di = delta[row];
         int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
+        int j0 = (int)std::min<int64_t>(lim, std::max<int64_t>(0, d.first(q0 + i) - k0));
         float* p = &P[i * BK];
         float* dp = &dP[i * BK];
-        exp_shift<V>(p, lim, L);
-        for (int j = 0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
+        if (lim > j0 && mixed) mask_segment(d, b, q0 + i, k0, p, j0, lim);  // exp(-inf) below gives 0
+        exp_shift<V>(p + j0, lim - j0, L);
+        for (int j = j0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
+        for (int j = 0; j < j0; j++) { p[j] = 0.f; dp[j] = 0.f; }
         for (int j = lim; j < nk; j++) { p[j] = 0.f; dp[j] = 0.f; }
       }
       // dV += P^T dO
@@ -292,8 +364,23 @@ static bool read_dims(Args& a, size_t at, Dims& d) {
   return true;
 }
 
-// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity])
+// Optional segment ids at argument `at`: an Int32Array of B * S, or null/undefined.
+static bool read_segments(Args& a, size_t at, Dims& d) {
+  if (a.argc <= at) return true;
+  size_t n = 0;
+  napi_valuetype t;
+  napi_typeof(a.env, a.argv[at], &t);
+  if (t == napi_null || t == napi_undefined) return true;
+  d.seg = a.arr<int32_t>(at, &n);
+  if (a.failed) return false;
+  if ((int64_t)n != d.B * d.S) { a.fail("attention: segment ids must have B * S entries"); return false; }
+  if (d.qOffset < 0 || d.qOffset + d.T > d.S) { a.fail("attention: with segment ids, queries must sit inside the keys (0 <= qOffset, qOffset + T <= S)"); return false; }
+  return true;
+}
+
+// attention(q, k, v, o, lse, B, T, S, Hq, Hkv, D, scale, causal, qOffset[, kvCapacity[, segmentIds[, window]]])
 // kvCapacity: rows per batch allocated in k and v (default S), so a KV cache is read in place.
+// window: a causal sliding window of that many keys (0: none).
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -304,7 +391,12 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   Dims d;
   if (a.failed || !read_dims(a, 5, d)) return nullptr;
   if (a.argc > 14) d.Scap = a.i64(14);
+  if (a.argc > 16) d.window = a.i64(16);
   if (a.failed || d.Scap < d.S) { a.fail("attention: kvCapacity must be >= S"); return nullptr; }
+  if (!read_segments(a, 15, d)) return nullptr;
+  if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attention: window must be >= 0, and only with causal attention"); return nullptr; }
+  static SegTiles st;
+  st.build(d);
   int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
   Isa is = isa();
   static Packed pk;  // entry points run on the JS thread only, never concurrently
@@ -320,7 +412,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate)
+// attentionBackward(q, k, v, o, lse, go, gq, gk, gv, B, T, S, Hq, Hkv, D, scale, causal, qOffset, accumulate[, segmentIds[, window]])
 static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* q = a.arr<float>(0);
@@ -336,6 +428,12 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   Dims d;
   if (a.failed || !read_dims(a, 9, d)) return nullptr;
   bool acc = a.num(18) != 0;
+  if (a.failed || !read_segments(a, 19, d)) return nullptr;
+  if (a.argc > 20) d.window = a.i64(20);
+  if (a.failed) return nullptr;
+  if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attentionBackward: window must be >= 0, and only with causal attention"); return nullptr; }
+  static SegTiles st;
+  st.build(d);
   if (!acc) {
     std::fill(gq, gq + nq_el, 0.f);
     std::fill(gk, gk + nk_el, 0.f);

@@ -183,22 +183,74 @@ napi_value PackedWords(napi_env env, napi_callback_info info) {
   return number(env, (double)packed_words(N, K));
 }
 
-// packBf16(w: Float32Array [N,K], N, K, dst: Uint32Array of packedBf16Words(N, K)): rounds to bf16 and packs.
+// packBf16(w: Float32Array [N,K] (rounded to bf16) or Uint16Array of bf16 bits, N, K, dst: Uint32Array of
+// packedBf16Words(N, K)): packs the weight. bf16 bits pack as they are, so a bf16 checkpoint needs no fp32 copy.
 napi_value PackBf16(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t nw = 0, nd = 0;
-  const float* w = a.arr<float>(0, &nw);
+  napi_typedarray_type type = napi_float32_array;
+  void* wdata = nullptr;
+  napi_value ab;
+  size_t off = 0;
+  if (a.argc < 4 || napi_get_typedarray_info(env, a.argv[0], &type, &nw, &wdata, &ab, &off) != napi_ok ||
+      (type != napi_float32_array && type != napi_uint16_array)) {
+    a.fail("packBf16: the weight must be a Float32Array or a Uint16Array of bf16 bits");
+    return nullptr;
+  }
   int64_t N = a.i64(1), K = a.i64(2);
   uint32_t* dst = a.arr<uint32_t>(3, &nd);
   if (a.failed) return nullptr;
   if (N <= 0 || K <= 0 || nw < (size_t)(N * K) || nd < (size_t)packed_words(N, K)) {
-    a.fail("packBf16: the weight must hold N*K floats and dst packedBf16Words(N, K) words");
+    a.fail("packBf16: the weight must hold N*K values and dst packedBf16Words(N, K) words");
     return nullptr;
   }
-  std::vector<uint16_t> bits((size_t)(N * K));
-  f32_to_bf16_n(w, bits.data(), N * K);
-  if (isa() == Isa::Avx512) pack_avx512(bits.data(), N, K, align64(dst));
-  else pack_portable(bits.data(), N, K, align64(dst));
+  std::vector<uint16_t> rounded;
+  const uint16_t* bits = static_cast<const uint16_t*>(wdata);
+  if (type == napi_float32_array) {
+    rounded.resize((size_t)(N * K));
+    f32_to_bf16_n(static_cast<const float*>(wdata), rounded.data(), N * K);
+    bits = rounded.data();
+  }
+  if (isa() == Isa::Avx512) pack_avx512(bits, N, K, align64(dst));
+  else pack_portable(bits, N, K, align64(dst));
+  return undef(env);
+}
+
+// embeddingPackedBf16(wp: Uint32Array from packBf16, ids: Int32Array, out: Float32Array [ids, K], N, K): rows of the
+// packed [N, K] weight as float32, so a tied embedding is looked up in the output projection's packed copy.
+napi_value EmbeddingPacked(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t nw = 0, ni = 0, no = 0;
+  const uint32_t* wp = a.arr<uint32_t>(0, &nw);
+  const int32_t* ids = a.arr<int32_t>(1, &ni);
+  float* out = a.arr<float>(2, &no);
+  int64_t N = a.i64(3), K = a.i64(4);
+  if (a.failed) return nullptr;
+  if (N <= 0 || K <= 0 || nw < (size_t)packed_words(N, K) || no < ni * (size_t)K) {
+    a.fail("embeddingPackedBf16: buffer sizes do not match N, K and the ids");
+    return nullptr;
+  }
+  for (size_t t = 0; t < ni; t++)
+    if (ids[t] < 0 || ids[t] >= N) { a.fail("embeddingPackedBf16: id outside 0..N-1"); return nullptr; }
+  const uint32_t* W = align64(const_cast<uint32_t*>(wp));
+  int64_t P, KCP;
+  kblocks(K, &P, &KCP);
+  const int64_t NP = cdiv(N, BNR);
+  uint32_t* o = reinterpret_cast<uint32_t*>(out);
+  for (size_t t = 0; t < ni; t++) {
+    const int64_t j = ids[t], q = j / BNR, col = j % BNR;
+    uint32_t* row = o + t * K;
+    for (int64_t pc = 0; pc < P; pc += KCP) {
+      const int64_t kcp = std::min(KCP, P - pc);
+      const uint32_t* w = W + panel_at(pc, kcp, NP, q) + col;
+      for (int64_t p = 0; p < kcp; p++) {
+        const uint32_t pair = w[p * BNR];
+        const int64_t k = 2 * (pc + p);
+        row[k] = pair << 16;
+        if (k + 1 < K) row[k + 1] = pair & 0xFFFF0000u;
+      }
+    }
+  }
   return undef(env);
 }
 
@@ -236,6 +288,7 @@ void register_bf16_prepacked(napi_env env, napi_value exports) {
   define(env, exports, "packedBf16Words", PackedWords);
   define(env, exports, "packBf16", PackBf16);
   define(env, exports, "gemmBf16Prepacked", GemmPrepacked);
+  define(env, exports, "embeddingPackedBf16", EmbeddingPacked);
 }
 
 }  // namespace hcx

@@ -21,10 +21,11 @@ template <class V> HCX_INL void swiglu_k(const float* g, const float* u, float* 
   for (; i < e; i++) y[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
 }
 
-// x += y, then out = x / rms(x) * w, row by row.
+// x += alpha * y, then out = x / rms(x) * w, row by row (alpha: muP's residual multiplier; x + 1 * y is exact).
 template <class V> HCX_INL void add_rmsnorm_k(float* x, const float* y, const float* w, float* out, int64_t r0, int64_t r1,
-                                             int64_t D, float eps) {
+                                             int64_t D, float eps, float alpha) {
   constexpr int W = VT<V>::W;
+  const V va = vset<V>(alpha);
   for (int64_t r = r0; r < r1; r++) {
     float* xr = x + r * D;
     const float* yr = y + r * D;
@@ -33,11 +34,11 @@ template <class V> HCX_INL void add_rmsnorm_k(float* x, const float* y, const fl
     float s = 0.f;
     int64_t j = 0;
     for (; j + W <= D; j += W) {
-      V v = vload<V>(xr + j) + vload<V>(yr + j);
+      V v = vload<V>(xr + j) + vload<V>(yr + j) * va;
       vstore(xr + j, v);
       acc += v * v;
     }
-    for (; j < D; j++) { xr[j] += yr[j]; s += xr[j] * xr[j]; }
+    for (; j < D; j++) { xr[j] += alpha * yr[j]; s += xr[j] * xr[j]; }
     s += vsum<V>(acc);
     const float rs = 1.f / std::sqrt(s / (float)D + eps);
     j = 0;
@@ -72,8 +73,8 @@ template <class V> HCX_INL void row_stats_k(const float* z, int64_t r0, int64_t 
 
 HCX_TARGET_512 void swiglu_512(const float* g, const float* u, float* y, int64_t b, int64_t e) { swiglu_k<v16f>(g, u, y, b, e); }
 HCX_TARGET_256 void swiglu_256(const float* g, const float* u, float* y, int64_t b, int64_t e) { swiglu_k<v8f>(g, u, y, b, e); }
-HCX_TARGET_512 void addn_512(float* x, const float* y, const float* w, float* o, int64_t r0, int64_t r1, int64_t D, float eps) { add_rmsnorm_k<v16f>(x, y, w, o, r0, r1, D, eps); }
-HCX_TARGET_256 void addn_256(float* x, const float* y, const float* w, float* o, int64_t r0, int64_t r1, int64_t D, float eps) { add_rmsnorm_k<v8f>(x, y, w, o, r0, r1, D, eps); }
+HCX_TARGET_512 void addn_512(float* x, const float* y, const float* w, float* o, int64_t r0, int64_t r1, int64_t D, float eps, float al) { add_rmsnorm_k<v16f>(x, y, w, o, r0, r1, D, eps, al); }
+HCX_TARGET_256 void addn_256(float* x, const float* y, const float* w, float* o, int64_t r0, int64_t r1, int64_t D, float eps, float al) { add_rmsnorm_k<v8f>(x, y, w, o, r0, r1, D, eps, al); }
 HCX_TARGET_512 void stats_512(const float* z, int64_t r0, int64_t r1, int64_t n, int32_t* b, float* l) { row_stats_k<v16f>(z, r0, r1, n, b, l); }
 HCX_TARGET_256 void stats_256(const float* z, int64_t r0, int64_t r1, int64_t n, int32_t* b, float* l) { row_stats_k<v8f>(z, r0, r1, n, b, l); }
 
@@ -95,7 +96,7 @@ napi_value Swiglu(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// addRmsnorm(x, y, w, out, rows, dim, eps): x += y in place, out = rmsnorm(x) * w.
+// addRmsnorm(x, y, w, out, rows, dim, eps[, alpha]): x += alpha * y in place (alpha default 1), out = rmsnorm(x) * w.
 napi_value AddRmsnorm(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t nx = 0, ny = 0, nw = 0, no = 0;
@@ -105,6 +106,7 @@ napi_value AddRmsnorm(napi_env env, napi_callback_info info) {
   float* o = a.arr<float>(3, &no);
   const int64_t rows = a.i64(4), D = a.i64(5);
   const float eps = (float)a.num(6);
+  const float alpha = a.argc > 7 ? (float)a.num(7) : 1.f;
   if (a.failed) return nullptr;
   if (rows < 0 || D <= 0 || nx < (size_t)(rows * D) || ny < nx || no < nx || nw < (size_t)D) {
     a.fail("addRmsnorm: buffer sizes do not match rows x dim");
@@ -112,9 +114,9 @@ napi_value AddRmsnorm(napi_env env, napi_callback_info info) {
   }
   const Isa is = isa();
   parallel_for(rows, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1, int) {
-    if (is == Isa::Avx512) addn_512(x, y, w, o, r0, r1, D, eps);
-    else if (is == Isa::Avx2) addn_256(x, y, w, o, r0, r1, D, eps);
-    else add_rmsnorm_k<v4f>(x, y, w, o, r0, r1, D, eps);
+    if (is == Isa::Avx512) addn_512(x, y, w, o, r0, r1, D, eps, alpha);
+    else if (is == Isa::Avx2) addn_256(x, y, w, o, r0, r1, D, eps, alpha);
+    else add_rmsnorm_k<v4f>(x, y, w, o, r0, r1, D, eps, alpha);
   });
   return undef(env);
 }

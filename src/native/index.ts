@@ -27,6 +27,14 @@ export interface NativeKernels {
   /** float32 -> bf16 bits, round to nearest even, NaN stays NaN. */
   f32ToBf16(src: F32, dst: U16): void;
   bf16ToF32(src: U16, dst: F32): void;
+  /** The first n values of ggml-typed data (F32, F16, BF16, Q4_0 ... Q6_K; see src/model/gguf/types.ts) as float32 or bf16 (dst a Uint16Array). */
+  dequantize(ggmlType: number, src: Uint8Array, dst: F32 | U16, n: number): void;
+  /**
+   * n values of ggml type stored at `position` of the open file `fd`, read by positioned reads on the thread pool
+   * and converted like dequantize (raw = 1: the bytes as stored, dst of the same byte size). Returns -1, or the
+   * offset where the file ended; a read error throws.
+   */
+  readTensor(fd: number, position: number, ggmlType: number, n: number, dst: ArrayBufferView, raw: number): number;
   /** C = alpha op(A) op(W) + beta C with bf16 W (stored [K,N], or [N,K] when transW) and A fp32 (rounded to bf16) or bf16. */
   gemmBf16(a: F32 | U16, w: U16, c: F32, batch: number, m: number, n: number, k: number, transA: number, transW: number,
     alpha: number, beta: number, strideA: number, strideW: number, strideC: number): void;

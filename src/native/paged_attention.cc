@@ -6,7 +6,8 @@
 // half the bytes every step reads, converted to float32 in registers). Head-major blocks keep the keys a
 // task reads (one KV head of one block) contiguous, which the hardware prefetcher follows; blockTables holds every
 // sequence's block ids back to back and token t's table starts at tableStart[t]; token t sees the
-// first ctxLen[t] positions of its sequence (causal: its own position + 1).
+// first ctxLen[t] positions of its sequence (causal: its own position + 1), or with a sliding window W only the
+// last W of them.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -112,11 +113,13 @@ HCX_INL void pa_task(const PDims& d, const float* q, const T* kp, const T* vp, f
   }
   const int64_t L = ctx[t];
   const int32_t* table = tables + start[t];
-  for (int64_t p0 = 0; p0 < L; p0 += bs) {
-    const int n = (int)std::min<int64_t>(bs, L - p0);
+  // Runs of keys within one block: whole blocks, except a first partial one under a sliding window.
+  for (int64_t p0 = paged_first(d, L); p0 < L;) {
+    const int64_t off = p0 % bs;
+    const int n = (int)std::min<int64_t>(bs - off, L - p0);
     const int64_t blk = table[p0 / bs];
-    const T* kb = kp + (blk * d.Hkv + kh) * bs * d.D;
-    const T* vb = vp + (blk * d.Hkv + kh) * bs * d.D;
+    const T* kb = kp + ((blk * d.Hkv + kh) * bs + off) * d.D;
+    const T* vb = vp + ((blk * d.Hkv + kh) * bs + off) * d.D;
     for (int64_t g = 0; g < G; g++) {
       float* s = &sc.s[g * bs];
       const float* qg = &sc.qs[g * D];
@@ -140,6 +143,7 @@ HCX_INL void pa_task(const PDims& d, const float* q, const T* kp, const T* vp, f
       sc.m[g] = mx;
       pa_acc<V, T>(&sc.acc[g * D], alpha, s, n, vb, row, D);
     }
+    p0 += n;
   }
   for (int64_t g = 0; g < G; g++) {
     float* o = out + (t * d.Hq + kh * G + g) * d.D;
@@ -194,7 +198,7 @@ int kv_bytes(napi_env env, napi_value v) {
   return type == napi_float32_array ? 4 : type == napi_uint16_array ? 2 : 0;
 }
 
-// pagedAttention(q, kPool, vPool, out, blockTables, tableStart, ctxLen, N, Hq, Hkv, D, blockSize, scale)
+// pagedAttention(q, kPool, vPool, out, blockTables, tableStart, ctxLen, N, Hq, Hkv, D, blockSize, scale[, window])
 napi_value PagedAttention(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t nq = 0, nk = 0, nv = 0, no = 0, ntab = 0, nst = 0, ncx = 0;
@@ -207,7 +211,9 @@ napi_value PagedAttention(napi_env env, napi_callback_info info) {
   const int32_t* ctx = a.arr<int32_t>(6, &ncx);
   PDims d;
   d.N = a.i64(7); d.Hq = a.i64(8); d.Hkv = a.i64(9); d.D = a.i64(10); d.bs = a.i64(11); d.scale = (float)a.num(12);
+  if (a.argc > 13) d.window = a.i64(13);
   if (a.failed) return nullptr;
+  if (d.window < 0) { a.fail("pagedAttention: window must be >= 0"); return nullptr; }
   const int eb = kv_bytes(env, a.argv[1]);
   if (eb == 0 || kv_bytes(env, a.argv[2]) != eb) { a.fail("pagedAttention: the key and value pools must both be Float32Array or both Uint16Array (bf16)"); return nullptr; }
   if (d.N < 0 || d.Hkv <= 0 || d.Hq % d.Hkv || d.D <= 0 || d.bs <= 0) { a.fail("pagedAttention: bad dimensions"); return nullptr; }

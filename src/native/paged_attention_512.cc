@@ -72,9 +72,10 @@ HCX_PA512 void task(const PagedDims& d, const float* q, const T* kp, const T* vp
   const int32_t* table = tables + start[t];
   const float* qt = q + (t * d.Hq + kh * G) * D;
   const __m512 scale = _mm512_set1_ps(d.scale);
-  Chunk cur = chunk_at(d, table, L, 0, kh, D);
+  const int64_t lo = paged_first(d, L);
+  Chunk cur = chunk_at(d, table, L, lo, kh, D);
   prefetch_chunk(kp, vp, cur, row, D);
-  for (int64_t p0 = 0; p0 < L;) {
+  for (int64_t p0 = lo; p0 < L;) {
     const int n = cur.n;
     const T* kb = kp + cur.at;
     const T* vb = vp + cur.at;
@@ -144,9 +145,9 @@ void paged_prefetch_task(const PagedDims& d, const void* kp, const void* vp, int
                          const int32_t* start, const int32_t* ctx, int64_t task) {
   const int64_t t = task / d.Hkv, kh = task % d.Hkv, L = ctx[t];
   const int32_t* table = tables + start[t];
-  for (int64_t p0 = 0; p0 < L; p0 += d.bs) {
-    const int64_t at = (table[p0 / d.bs] * d.Hkv + kh) * d.bs * d.D * elem;
-    const int64_t bytes = std::min<int64_t>(d.bs, L - p0) * d.D * elem;
+  for (int64_t p0 = paged_first(d, L); p0 < L; p0 += d.bs - p0 % d.bs) {
+    const int64_t at = ((table[p0 / d.bs] * d.Hkv + kh) * d.bs + p0 % d.bs) * d.D * elem;
+    const int64_t bytes = std::min<int64_t>(d.bs - p0 % d.bs, L - p0) * d.D * elem;
     for (int64_t b = 0; b < bytes; b += 64) {
       _mm_prefetch(static_cast<const char*>(kp) + at + b, _MM_HINT_T0);
       _mm_prefetch(static_cast<const char*>(vp) + at + b, _MM_HINT_T0);

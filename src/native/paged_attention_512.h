@@ -11,7 +11,11 @@ namespace hcx {
 struct PagedDims {
   int64_t N, Hq, Hkv, D, bs;
   float scale;
+  int64_t window = 0;  // sliding window: a token sees only the last `window` positions (0: all)
 };
+
+// First position a token with context length L sees.
+inline int64_t paged_first(const PagedDims& d, int64_t L) { return d.window > 0 && L > d.window ? L - d.window : 0; }
 
 // Task = one (token, KV head). kp/vp: float or uint16_t (bf16) pools.
 void paged_task_avx512_f32(const PagedDims& d, const float* q, const float* kp, const float* vp, float* out,

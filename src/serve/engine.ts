@@ -105,6 +105,9 @@ export class Engine {
       if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 20)) throw new Error(`engine: ${k} must be an integer in 0..20, got ${v}`);
     }
     if (params.maxTokens !== undefined && !(Number.isInteger(params.maxTokens) && params.maxTokens >= 0)) throw new Error(`engine: maxTokens must be a non-negative integer, got ${params.maxTokens}`);
+    for (const [id, b] of Object.entries(params.logitBias ?? {})) {
+      if (!(Number(id) >= 0 && Number(id) < c.vocabSize && Number.isInteger(Number(id)) && Number.isFinite(b))) throw new Error(`engine: logitBias ${id}: ${b} is not a token id with a finite bias`);
+    }
     const id = this.nextId++;
     const seq = new Sequence(id, prompt, params, c.maxSeqLen, this.decode, now());
     const handle = new RequestHandle(id, () => this.cancel(id), onDelta);
@@ -222,14 +225,41 @@ export class Engine {
   /** `best` and `lse`: the row's first maximum and log-sum-exp (before penalties). */
   private sample(seq: Sequence, row: Float32Array, t: number, best: number, lse: number): void {
     const p = seq.params;
-    // sampleToken applies penalties in place: only then does it need its own copy of the row.
+    // Logit bias and a grammar constraint change the row before sampling; penalties are applied by
+    // sampleToken in place. Only then does the row need a copy (logprobs are the model's, unmodified).
     const penalised = (p.repetitionPenalty ?? 1) !== 1 || (p.presencePenalty ?? 0) !== 0 || (p.frequencyPenalty ?? 0) !== 0;
-    const tok = !penalised && (p.temperature ?? 0) === 0 ? best : sampleToken(penalised ? row.slice() : row, seq.tokens, p, seq.rng);
+    const shaped = seq.logitBias !== null || p.constraint !== undefined;
+    let tok = best;
+    if (penalised || shaped || (p.temperature ?? 0) !== 0) {
+      const r = penalised || shaped ? row.slice() : row;
+      if (seq.logitBias) for (const [id, b] of seq.logitBias) r[id] += b;
+      if (p.constraint) {
+        p.constraint.mask(r);
+        if (!r.some((x) => x > -Infinity)) { this.finish(seq, 'error', 'the output constraint allows no token here'); return; }
+      }
+      tok = sampleToken(r, seq.tokens, p, seq.rng);
+      // Penalties can push an allowed token below a masked one's -Infinity only if it was -Infinity too.
+      if (p.constraint && r[tok] === -Infinity) { this.finish(seq, 'error', 'the output constraint allows no token here'); return; }
+    }
     const lp: TokenLogprob = p.logprobs !== undefined ? tokenLogprob(row, tok, p.logprobs, lse) : { token: tok, logprob: NaN };
     this.metrics.onToken(seq, t);
     if (seq.firstTokenMs === undefined) seq.firstTokenMs = t;
     seq.lastTokenMs = t;
-    if (seq.stopTokens.has(tok)) { this.finish(seq, 'stop'); return; }
+    if (seq.stopTokens.has(tok)) {
+      // The stop token is not output text, but it was generated: it gets a logprob entry and counts in
+      // usage (as OpenAI's and vLLM's servers report it; lm-eval drops the last entry of an echo).
+      seq.stopToken = tok;
+      if (p.logprobs !== undefined) seq.logprobs.push(lp);
+      this.emit(seq, { text: '', tokens: [lp], stopToken: tok });
+      this.finish(seq, 'stop');
+      return;
+    }
+    try {
+      p.constraint?.accept(tok);
+    } catch (e) {
+      this.finish(seq, 'error', (e as Error).message);
+      return;
+    }
     seq.output.push(tok);
     seq.tokens.push(tok);
     if (p.logprobs !== undefined) seq.logprobs.push(lp);
@@ -238,8 +268,17 @@ export class Engine {
     let reason: FinishReason | null = null;
     if (seq.text?.stoppedText !== null && seq.text?.stoppedText !== undefined) reason = 'stop';
     else if (seq.output.length >= seq.maxTokens || seq.tokens.length >= this.config.maxSeqLen) reason = 'length';
-    this.live.get(seq.id)?.handle.push(delta);
+    this.emit(seq, delta);
     if (reason) this.finish(seq, reason);
+  }
+
+  /** Sends a delta to the request's handle; the first one carries the prompt's logprobs (for streamed echo). */
+  private emit(seq: Sequence, d: StreamDelta): void {
+    if (!seq.emitted) {
+      seq.emitted = true;
+      if (seq.wantsPromptLogprobs) d.promptLogprobs = seq.promptLogprobs.slice();
+    }
+    this.live.get(seq.id)?.handle.push(d);
   }
 
   private finish(seq: Sequence, reason: FinishReason, error?: string): void {
@@ -251,9 +290,9 @@ export class Engine {
     if (error) seq.error = error;
     const rest = reason !== 'abort' && reason !== 'error' && seq.text ? seq.text.finish() : '';
     const e = this.live.get(seq.id);
+    this.emit(seq, { text: rest, tokens: [], finishReason: reason });
     this.live.delete(seq.id);
     this.metrics.onFinish(seq);
-    e?.handle.push({ text: rest, tokens: [], finishReason: reason });
     e?.handle.resolve(seq.result());
     if (!this.scheduler.hasWork) this.notifyIdle();
   }

@@ -3,7 +3,7 @@
 // bf16 (Uint16Array: half the bytes to read every step, twice the blocks for the same memory) when the
 // model multiplies in bf16. Only kvHeads (not query heads) are stored, so grouped-query attention shrinks
 // the cache by nHeads / nKvHeads. Sizing turns a byte budget into a block count.
-import type { ModelConfig } from '../model/config.js';
+import { type ModelConfig, headDimOf } from '../model/config.js';
 
 export type KVDtype = 'f32' | 'bf16';
 
@@ -14,7 +14,7 @@ export interface KVPoolSize {
 
 /** Bytes of keys and values one token occupies across all layers. */
 export function kvBytesPerToken(c: ModelConfig, dtype: KVDtype = 'f32'): number {
-  return 2 * c.nLayers * c.nKvHeads * (c.dModel / c.nHeads) * (dtype === 'bf16' ? 2 : 4);
+  return 2 * c.nLayers * c.nKvHeads * headDimOf(c) * (dtype === 'bf16' ? 2 : 4);
 }
 
 /**
@@ -44,7 +44,7 @@ export class KVPool {
   readonly row: number;
 
   constructor(readonly config: ModelConfig, readonly numBlocks: number, readonly blockSize: number, readonly dtype: KVDtype = 'f32') {
-    this.row = config.nKvHeads * (config.dModel / config.nHeads);
+    this.row = config.nKvHeads * headDimOf(config);
     const n = numBlocks * blockSize * this.row;
     for (let l = 0; l < config.nLayers; l++) {
       this.k.push(dtype === 'bf16' ? new Uint16Array(n) : new Float32Array(n));

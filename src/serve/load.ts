@@ -3,9 +3,9 @@
 // `--tokenizer` or the first tokenizer.json found in the checkpoint, its run, or beside the file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { latestCheckpoint, loadModel, setWeights } from '../model/checkpoint.js';
+import { latestCheckpoint, loadModel, readerSource } from '../model/checkpoint.js';
 import { parseModelConfig } from '../model/config.js';
-import { loadSafetensors } from '../model/safetensors.js';
+import { SafetensorsReader } from '../model/safetensors.js';
 import { Transformer } from '../model/transformer.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { native } from '../native/index.js';
@@ -26,21 +26,23 @@ export function resolveServeDtype(d: string | undefined): 'f32' | 'bf16' {
 export interface ServedModel {
   model: Transformer;
   tok: Tokenizer;
-  /** Name for /v1/models: the checkpoint's directory (or the file) name. */
+  /** Name for /v1/models: the run's name (runs/demo/checkpoints/step-600 -> demo), else the directory or file name. */
   name: string;
   modelPath: string;
   tokenizerPath: string;
 }
 
 function loadSafetensorsModel(file: string): Transformer {
-  const st = loadSafetensors(file);
-  let raw: unknown = st.metadata.hcx_config ? JSON.parse(st.metadata.hcx_config) : undefined;
-  const beside = path.join(path.dirname(file), 'config.json');
-  if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
-  if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
-  const model = new Transformer(parseModelConfig(raw, file));
-  setWeights(model, st.tensors, file);
-  return model;
+  const st = SafetensorsReader.open(file);
+  try {
+    let raw: unknown = st.metadata.hcx_config ? JSON.parse(st.metadata.hcx_config) : undefined;
+    const beside = path.join(path.dirname(file), 'config.json');
+    if (raw === undefined && existsSync(beside)) raw = JSON.parse(readFileSync(beside, 'utf8'));
+    if (raw === undefined) throw new Error(`${file}: no hcx_config metadata and no config.json beside it`);
+    return Transformer.fromTensors(parseModelConfig(raw, file), readerSource(st));
+  } finally {
+    st.close();
+  }
 }
 
 function findTokenizer(dirs: string[]): string | null {
@@ -67,7 +69,8 @@ export function loadServedModel(modelPath: string, tokenizerPath?: string, dtype
     searchDirs = [ck, path.dirname(ck), path.dirname(path.dirname(ck)), modelPath];
   } else if (modelPath.endsWith('.safetensors')) {
     model = loadSafetensorsModel(modelPath);
-    searchDirs = [path.dirname(modelPath), path.dirname(path.dirname(modelPath))];
+    const d = path.dirname(modelPath);
+    searchDirs = [d, path.dirname(d), path.dirname(path.dirname(d))]; // beside it, or its run's (run/checkpoints/step-N/)
   } else {
     throw new Error(`--model ${modelPath}: expected a checkpoint or run directory, or a .safetensors file`);
   }
@@ -76,6 +79,16 @@ export function loadServedModel(modelPath: string, tokenizerPath?: string, dtype
   if (!tp) throw new Error(`no hcx tokenizer.json found near ${modelPath}; pass --tokenizer FILE`);
   const tok = Tokenizer.load(tp);
   if (tok.vocabSize > model.config.vocabSize) throw new Error(`tokenizer ${tp} has ${tok.vocabSize} tokens but the model only ${model.config.vocabSize}`);
-  const name = path.basename(path.resolve(ck)).replace(/\.safetensors$/, '');
-  return { model, tok, name, modelPath, tokenizerPath: tp };
+  return { model, tok, name: servedName(modelPath, ck), modelPath, tokenizerPath: tp };
+}
+
+/**
+ * The name a person recognises: a checkpoint inside a run's checkpoints/ is named after the run, a file
+ * called model.safetensors after its directory (by the same rule), anything else after itself.
+ */
+export function servedName(modelPath: string, checkpoint = modelPath): string {
+  let p = path.resolve(checkpoint);
+  if (path.basename(p) === 'model.safetensors') p = path.dirname(p);
+  if (path.basename(path.dirname(p)) === 'checkpoints') return path.basename(path.dirname(path.dirname(p)));
+  return path.basename(p).replace(/\.safetensors$/, '');
 }

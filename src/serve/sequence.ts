@@ -18,6 +18,17 @@ export interface RequestParams extends SamplingOptions {
   logprobs?: number;
   /** Log-probabilities of every prompt token after the first (for echo), plus top alternatives. */
   promptLogprobs?: number;
+  /** Added to the logits of these token ids before sampling (OpenAI's logit_bias; -100 bans, 100 forces). */
+  logitBias?: Record<number, number>;
+  /** Masks the tokens that may not come next (JSON schema / tool-call grammars); per request, stateful. */
+  constraint?: TokenConstraint;
+}
+
+export interface TokenConstraint {
+  /** Sets the logits of the tokens that may not come next to -Infinity. */
+  mask(logits: Float32Array): void;
+  /** Advances past a sampled (non-stop) token. */
+  accept(token: number): void;
 }
 
 export interface TokenLogprob {
@@ -32,6 +43,10 @@ export interface StreamDelta {
   text: string;
   /** Tokens generated at this step (with logprobs when asked). */
   tokens: TokenLogprob[];
+  /** Set when tokens[0] is the stop token that ends the request (it adds no text). */
+  stopToken?: number;
+  /** On a request's first delta, when prompt logprobs were asked for. */
+  promptLogprobs?: (TokenLogprob | null)[];
   finishReason?: FinishReason;
 }
 
@@ -42,7 +57,9 @@ export interface RequestOutput {
   /** Decoded output (cut at a stop string), when the engine has a decoder. */
   text: string;
   finishReason: FinishReason;
-  /** Per generated token, when logprobs were asked for. */
+  /** The stop token that ended generation (generated, but not in outputTokens or the text). */
+  stopToken?: number;
+  /** Per generated token, when logprobs were asked for; the stop token's entry comes last. */
   logprobs?: TokenLogprob[];
   /** Per prompt token (null for the first), when promptLogprobs was asked for. */
   promptLogprobs?: (TokenLogprob | null)[];
@@ -70,9 +87,14 @@ export class Sequence {
   readonly rng: Rng;
   readonly maxTokens: number;
   readonly stopTokens: Set<number>;
+  readonly logitBias: [number, number][] | null;
   readonly text: TextStream | null;
   readonly logprobs: TokenLogprob[] = [];
   readonly promptLogprobs: (TokenLogprob | null)[];
+  /** The stop token that ended generation, if one did. */
+  stopToken?: number;
+  /** Whether a delta was sent yet. */
+  emitted = false;
   cachedTokens = 0;
   preemptions = 0;
   firstTokenMs?: number;
@@ -85,6 +107,8 @@ export class Sequence {
     this.tokens = prompt.slice();
     this.maxTokens = Math.max(0, Math.min(params.maxTokens ?? 16, maxSeqLen - prompt.length));
     this.stopTokens = new Set(params.stopTokens ?? []);
+    const bias = Object.entries(params.logitBias ?? {}).map(([k, v]) => [Number(k), v] as [number, number]);
+    this.logitBias = bias.length > 0 ? bias : null;
     this.rng = new Rng(params.seed ?? ((Math.random() * 2 ** 32) >>> 0));
     this.text = decode ? new TextStream(decode, params.stop ?? []) : null;
     this.promptLogprobs = params.promptLogprobs !== undefined ? new Array<TokenLogprob | null>(prompt.length).fill(null) : [];
@@ -111,7 +135,7 @@ export class Sequence {
   result(): RequestOutput {
     return {
       id: this.id, promptTokens: this.prompt.slice(), outputTokens: this.output.slice(), text: this.text?.finalText ?? '',
-      finishReason: this.finishReason ?? 'abort',
+      finishReason: this.finishReason ?? 'abort', ...(this.stopToken !== undefined ? { stopToken: this.stopToken } : {}),
       ...(this.params.logprobs !== undefined ? { logprobs: this.logprobs.slice() } : {}),
       ...(this.wantsPromptLogprobs ? { promptLogprobs: this.promptLogprobs.slice() } : {}),
       cachedTokens: this.cachedTokens, preemptions: this.preemptions, arrivalMs: this.arrivalMs,

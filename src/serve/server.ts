@@ -1,4 +1,5 @@
-// `hcx serve`'s HTTP server on node:http: OpenAI-compatible routes over the engine, /v1/infill, /health,
+// `hcx serve`'s HTTP server on node:http: OpenAI-compatible routes over the engine, /v1/infill, vLLM's
+// /tokenize, /detokenize and /tokenizer_info, /health,
 // Prometheus /metrics, the web chat page at /, an optional Bearer API key, request size and per-client
 // rate limits, OpenAI-shaped JSON errors, and a graceful shutdown that lets in-flight requests finish
 // (up to a drain time) before cancelling the rest.
@@ -11,7 +12,12 @@ import { fileURLToPath } from 'node:url';
 import type { Tokenizer } from '../tokenizer/index.js';
 import type { Engine } from './engine.js';
 import { ApiError } from './openai.js';
-import { chat, completions, infill, type ServeContext } from './handlers.js';
+import type { ServeContext } from './handlers.js';
+import { completions, infill } from './completions_route.js';
+import { chat } from './chat_route.js';
+import { detokenize, tokenize, tokenizerInfo } from './tokenize_route.js';
+import { AsyncTokenizer } from './async_tokenizer.js';
+import { defaultLimits, type RequestLimits } from './limits.js';
 import type { Counter } from './metrics.js';
 
 export interface ServerOptions {
@@ -27,6 +33,10 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Name reported by /v1/models and checked against the request's `model` (default "hcx"). */
   modelName?: string;
+  /** Bounds on the work one request may ask for (defaults: limits.ts). */
+  limits?: Partial<RequestLimits>;
+  /** Texts longer than this many characters are tokenized on a worker thread (default 16384). */
+  inlineTokenizeChars?: number;
 }
 
 export interface HcxServer {
@@ -94,7 +104,10 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
 }
 
 export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOptions = {}): Promise<HcxServer> {
-  const ctx: ServeContext = { engine, tok, modelName: opts.modelName ?? 'hcx', maxQueue: opts.maxQueue ?? 4096 };
+  const ctx: ServeContext = {
+    engine, tok, asyncTok: new AsyncTokenizer(tok, opts.inlineTokenizeChars), modelName: opts.modelName ?? 'hcx', maxQueue: opts.maxQueue ?? 4096,
+    limits: defaultLimits(engine.config.maxSeqLen, opts.limits),
+  };
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
   const limiter = new RateLimiter(opts.rateLimitPerMinute ?? 0);
   const keyDigest = opts.apiKey ? digest(opts.apiKey) : null;
@@ -107,13 +120,17 @@ export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOp
     '/v1/completions': (b, res) => completions(ctx, b, res),
     '/v1/chat/completions': (b, res) => chat(ctx, b, res),
     '/v1/infill': (b, res) => infill(ctx, b, res),
+    '/tokenize': (b) => tokenize(ctx, b),
+    '/detokenize': async (b) => detokenize(ctx, b),
   };
+  const modelCard = () => ({ id: ctx.modelName, object: 'model', created: 0, owned_by: 'hcx', max_model_len: engine.config.maxSeqLen });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = url.pathname.replace(/\/+$/, '') || '/';
-    const known = ['/', '/health', '/metrics', '/v1/models', '/v1/stats', ...Object.keys(routes)].includes(route);
-    res.on('finish', () => httpRequests.inc(1, { route: known ? route : 'other', status: String(res.statusCode) }));
+    const isModel = route.startsWith('/v1/models/');
+    const known = isModel || ['/', '/health', '/metrics', '/v1/models', '/v1/stats', '/tokenizer_info', ...Object.keys(routes)].includes(route);
+    res.on('finish', () => httpRequests.inc(1, { route: isModel ? '/v1/models/{id}' : known ? route : 'other', status: String(res.statusCode) }));
     if (route === '/' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
       res.end(page);
@@ -128,17 +145,24 @@ export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOp
       res.end(engine.metrics.registry.render());
       return;
     }
-    if (!route.startsWith('/v1/') || !known) throw new ApiError(404, `no route ${req.method} ${url.pathname}`, null, 'not_found');
+    if (!known) throw new ApiError(404, `no route ${req.method} ${url.pathname}`, null, 'not_found');
     if (keyDigest) {
       const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       if (!m || !timingSafeEqual(digest(m[1].trim()), keyDigest)) throw new ApiError(401, 'missing or incorrect API key (send Authorization: Bearer <key>)', null, 'invalid_api_key');
     }
     const wait = limiter.take(req.socket.remoteAddress ?? '?');
     if (wait > 0) { sendJson(res, 429, new ApiError(429, `rate limit of ${opts.rateLimitPerMinute} requests per minute exceeded`, null, 'rate_limit_exceeded').toJSON(), { 'retry-after': String(wait) }); return; }
-    if (route === '/v1/models' || route === '/v1/stats') {
+    if (route === '/v1/models' || route === '/v1/stats' || route === '/tokenizer_info' || isModel) {
       if (req.method !== 'GET') throw new ApiError(405, `${route} takes GET`, null, 'method_not_allowed');
       if (route === '/v1/stats') { sendJson(res, 200, { model: ctx.modelName, ...engine.metrics.snapshot() }); return; }
-      sendJson(res, 200, { object: 'list', data: [{ id: ctx.modelName, object: 'model', created: 0, owned_by: 'hcx', max_model_len: engine.config.maxSeqLen }] });
+      if (route === '/tokenizer_info') { sendJson(res, 200, tokenizerInfo(ctx)); return; }
+      if (isModel) {
+        const id = decodeURIComponent(url.pathname.slice('/v1/models/'.length).replace(/\/+$/, ''));
+        if (id !== ctx.modelName) throw new ApiError(404, `The model '${id}' does not exist (this server serves '${ctx.modelName}')`, 'model', 'model_not_found');
+        sendJson(res, 200, modelCard());
+        return;
+      }
+      sendJson(res, 200, { object: 'list', data: [modelCard()] });
       return;
     }
     if (req.method !== 'POST') throw new ApiError(405, `${route} takes POST`, null, 'method_not_allowed');
@@ -181,6 +205,7 @@ export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOp
       await Promise.allSettled([...inflight]);
       server.closeAllConnections();
       await closed;
+      await ctx.asyncTok.close();
     },
   };
 }

@@ -13,3 +13,16 @@ export { exportDifference, exportWarning, type ExportTarget } from './fidelity.j
 export { wtf8Encode, wtf8Decode, bytesToByteLevel, BYTE_TO_UNICODE } from './utf8.js';
 export { exportHf, toHfTokenizerJson, toHfTokenizerConfig } from './hf-export.js';
 export { readTexts, sharedDataDir } from './inputs.js';
+// Any model's tokenizer (hcx's own, Hugging Face tokenizer.json, GGUF) behind one interface.
+export type {
+  TextTokenizer, EncodeOptions as TextEncodeOptions, DecodeOptions, SpecialTokenIds, ChatTurn, ChatOptions, ChatEncoding, ContentPart, ToolCall, DecodeStream,
+} from './types.js';
+export { openTokenizer, findTokenizerFile } from './open.js';
+export { HfTokenizer, type TokenizerParts, type WordModel } from './hf/tokenizer.js';
+export { buildHfTokenizer, parseTokenizerJson, type HfTokenizerFiles } from './hf/load.js';
+export { TokenizerFileError } from './hf/json.js';
+export { tokenizerFromGguf, type GgufMeta } from './gguf_tokenizer.js';
+export { GGUF_PRE_NAMES } from './gguf_pre.js';
+export { ChatTemplate, ChatTemplateError, type ContentRegion } from './chat_template.js';
+export { PrefixDecodeStream } from './decode_stream.js';
+export { translateOniguruma, compileOniguruma, RegexTranslationError } from './hf/regex.js';

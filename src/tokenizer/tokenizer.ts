@@ -4,12 +4,13 @@ import { BpeModel } from './bpe.js';
 import { wtf8Decode, wtf8Encode } from './utf8.js';
 import { compilePattern, patternSource, splitChunk, SPLIT_MODES, type SplitMode } from './pretokenize.js';
 import { Segmenter } from './segmenter.js';
-import { chatText, roleName, SPECIAL_NAMES, SPECIAL_TOKENS, type ChatMessage, type SpecialIds } from './special.js';
+import { chatText, CHAT_TEMPLATE_JINJA, roleName, SPECIAL_NAMES, SPECIAL_TOKENS, type ChatMessage, type SpecialIds } from './special.js';
+import { hcxChatEncoding, hcxMessages } from './hcx_chat.js';
+import { PrefixDecodeStream } from './decode_stream.js';
+import { bytesToByteLevel } from './utf8.js';
+import type { ChatEncoding, ChatOptions, ChatTurn, DecodeStream, EncodeOptions, SpecialTokenIds, TextTokenizer } from './types.js';
 
-export interface EncodeOptions {
-  /** Read special-token strings such as "<|endoftext|>" in the text as the special tokens (default false). */
-  allowSpecial?: boolean;
-}
+export type { EncodeOptions } from './types.js';
 
 /** The hcx tokenizer file (JSON). Self-contained: a 'model' split carries its segmenter. */
 export interface TokenizerFile {
@@ -31,7 +32,12 @@ export interface TokenizerFile {
 
 const CACHE_LIMIT = 1 << 17;
 
-export class Tokenizer {
+export class Tokenizer implements TextTokenizer {
+  readonly kind = 'hcx' as const;
+  /** hcx adds no BOS; `<|endoftext|>` separates documents and is the natural start context. */
+  readonly addsBos = false;
+  readonly chatTemplate = CHAT_TEMPLATE_JINJA;
+  readonly specialIds: SpecialTokenIds;
   readonly bpe: BpeModel;
   readonly split: SplitMode;
   readonly segmenter: Segmenter | null;
@@ -67,6 +73,12 @@ export class Tokenizer {
       this.idBySpecial.set(SPECIAL_TOKENS[name], id);
     });
     this.special = Object.freeze(special) as SpecialIds;
+    const sp = this.special;
+    this.specialIds = Object.freeze({
+      bos: sp.eot, eos: sp.eot, eot: sp.endofturn, pad: sp.pad, unk: null,
+      stop: [sp.eot, sp.endofturn].sort((a, b) => a - b),
+      fim: { prefix: sp.fimPrefix, middle: sp.fimMiddle, suffix: sp.fimSuffix },
+    });
     this.specialRe = new RegExp(SPECIAL_NAMES.map((n) => SPECIAL_TOKENS[n].replace(/[|]/g, '\\|')).join('|'), 'g');
   }
 
@@ -195,8 +207,25 @@ export class Tokenizer {
   }
 
   /** The rendered conversation as text (with special-token strings). */
-  renderChatText(messages: readonly ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string {
-    return chatText(messages, opts?.addGenerationPrompt);
+  renderChatText(messages: readonly ChatTurn[], opts?: ChatOptions): string {
+    return chatText(hcxMessages(messages, opts), opts?.addGenerationPrompt);
+  }
+
+  // TextTokenizer, for code that serves any model.
+  decodeStream(opts?: { skipSpecial?: boolean }): DecodeStream { return new PrefixDecodeStream((ids) => this.decode(ids, opts)); }
+  idToToken(id: number): string | undefined {
+    return this.specialById.get(id) ?? (id >= 0 && id < this.bpe.size ? bytesToByteLevel(this.bpe.tokenBytes[id]) : undefined);
+  }
+  tokenToId(token: string): number | undefined {
+    if (!this.byTokenString) { this.byTokenString = new Map(); for (let id = this.vocabSize - 1; id >= 0; id--) this.byTokenString.set(this.idToToken(id)!, id); }
+    return this.byTokenString.get(token);
+  }
+  private byTokenString: Map<string, number> | null = null;
+  isSpecial(id: number): boolean { return this.specialById.has(id); }
+  /** ChatTurn messages: string content (or text parts) and the system/user/assistant roles. */
+  encodeChat(messages: readonly ChatTurn[], opts?: ChatOptions): ChatEncoding {
+    const msgs = hcxMessages(messages, opts);
+    return hcxChatEncoding(msgs, this.renderChatWithMask(msgs, opts), chatText(msgs, opts?.addGenerationPrompt));
   }
 
   toJSON(): TokenizerFile {

@@ -2,19 +2,20 @@
 // with warmup + cosine, clipping, gradient accumulation, and the two-phase context curriculum: the
 // first (1 - longShare) of steps at the short context, the rest at the long one with the RoPE base
 // raised. Checkpoints hold everything needed to continue bit-for-bit after a kill.
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { DataLoader, type LoaderState } from '../data/loader.js';
 import { readIndex } from '../data/shards.js';
-import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import { latestCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { trainFlopsPerToken, parameterCount } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
-import { AdamW, F, backward, clipGradNorm, cosineLr, noGrad, tidy } from '../tensor/index.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { AdamW, F, backward, noGrad, tidy } from '../tensor/index.js';
+import { Progress } from '../util/progress.js';
+import { readConfigFile } from '../util/schema.js';
 import { parsePretrainConfig, type PretrainConfig } from './config.js';
-import { lineChartSvg } from './plot.js';
-import { Progress } from './progress.js';
+import { changedFields, checkResumable, openRun, writeLossPlot } from './run.js';
+import { assertFinite, optimizerStep, scheduledLr } from './step.js';
 
 export interface StepMetrics {
   step: number; phase: string; seq_len: number; loss: number; lr: number; grad_norm: number;
@@ -46,16 +47,11 @@ function planPhases(cfg: PretrainConfig, dataDir: string): Phases {
   return { short: { name: s.name, seqLen: s.seqLen, records: s.records }, long, longSteps };
 }
 
-/** Reads and validates a config file (paths resolved against its folder). */
+/** Reads and validates a config file, JSON or YAML (paths resolved against its folder). */
 export function loadPretrainConfig(file: string): { cfg: PretrainConfig; baseDir: string } {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
+  const raw = readConfigFile(file) as Record<string, unknown>;
   const baseDir = path.dirname(path.resolve(file));
-  const data = typeof raw.data === 'string' ? path.resolve(baseDir, raw.data) : undefined;
+  const data = raw && typeof raw.data === 'string' ? path.resolve(baseDir, raw.data) : undefined;
   const vocab = data && existsSync(path.join(data, 'index.json')) ? readIndex(data).vocabSize : undefined;
   return { cfg: parsePretrainConfig(raw, file, vocab), baseDir };
 }
@@ -64,33 +60,46 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
   const base = opts.baseDir ?? process.cwd();
   const cfg: PretrainConfig = { ...cfgIn, runDir: path.resolve(base, cfgIn.runDir), data: path.resolve(base, cfgIn.data), tokenizer: cfgIn.tokenizer && path.resolve(base, cfgIn.tokenizer) };
   const phases = planPhases(cfg, cfg.data);
-  mkdirSync(cfg.runDir, { recursive: true });
-  const metricsFile = path.join(cfg.runDir, 'metrics.jsonl');
+  const run = openRun(cfg.runDir, { resume: !!opts.resume });
+  try {
+    return await trainLoop(cfg, phases, run, opts);
+  } finally {
+    run.close();
+  }
+}
+
+/** `run(config)`: the stage's entry point under the name every stage exports. */
+export const run = pretrain;
+
+async function trainLoop(cfg: PretrainConfig, phases: Phases, run: ReturnType<typeof openRun>, opts: PretrainOptions): Promise<PretrainResult> {
+  const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
   let model: Transformer;
   let opt: AdamW;
   let step = 0, tokensSeen = 0;
   const loaderStates: Record<string, LoaderState | undefined> = {};
   const ck = opts.resume ? latestCheckpoint(cfg.runDir) : null;
   if (opts.resume && !ck) throw new Error(`--resume: ${cfg.runDir} has no checkpoint to resume from`);
+  const adamw = (m: Transformer) => new AdamW(m.parameters(), { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   if (ck) {
     const c = loadCheckpoint(ck);
+    checkResumable(ck, c, cfg.model);
+    const changed = changedFields(c.trainConfig as Record<string, unknown>, cfg as unknown as Record<string, unknown>);
+    if (changed.length) log(`resume: settings changed since ${ck}: ${changed.join('; ')}`);
     model = c.model;
-    opt = new AdamW(model.parameters(), { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
-    if (c.optimizer) opt.loadState(c.optimizer);
+    opt = adamw(model);
+    opt.loadState(c.optimizer!);
     step = c.state.step;
     tokensSeen = c.state.tokensSeen;
     Object.assign(loaderStates, (c.state.loader ?? {}) as Record<string, LoaderState>);
     // Metrics logged after the checkpoint belong to the lost tail of the killed run.
-    if (existsSync(metricsFile)) {
-      const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as StepMetrics).step <= step);
-      writeFileSync(metricsFile, kept.map((l) => l + '\n').join(''));
-    }
+    run.truncateMetrics(step);
   } else {
-    if (existsSync(metricsFile)) rmSync(metricsFile);
-    model = new Transformer(cfg.model, cfg.seed);
-    opt = new AdamW(model.parameters(), { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+    // The model gets its own copy of the config: the long phase raises its RoPE base, the record must not change.
+    model = new Transformer({ ...cfg.model }, cfg.seed);
+    opt = adamw(model);
   }
-  writeFileAtomic(path.join(cfg.runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  model.computeDtype = cfg.computeDtype;
+  run.recordConfig(cfg);
   if (cfg.tokenizer && existsSync(cfg.tokenizer) && !existsSync(path.join(cfg.runDir, 'tokenizer.json'))) copyFileSync(cfg.tokenizer, path.join(cfg.runDir, 'tokenizer.json'));
 
   const shortRange: [number, number] = [0, phases.short.records - cfg.heldoutRecords];
@@ -105,63 +114,65 @@ export async function pretrain(cfgIn: PretrainConfig, opts: PretrainOptions = {}
     return l;
   };
   const tokensPerStep = cfg.batchSize * phases.short.seqLen * cfg.gradAccum;
-  const peak = native.peakFlops('f32', native.numThreads(), 100) * 1e9;
+  const peak = native.peakFlops(cfg.computeDtype, native.numThreads(), 100) * 1e9;
   const longStart = cfg.steps - phases.longSteps;
-  const progress = opts.quiet ? null : new Progress('pretrain', cfg.steps);
-  if (!opts.quiet) {
-    const pc = parameterCount(model.config);
-    process.stderr.write(`model: ${(pc.total / 1e6).toFixed(2)}M parameters (${(pc.embedding / 1e6).toFixed(2)}M embedding); ${cfg.steps} steps, ${tokensPerStep} tokens/step, long phase from step ${longStart}\n`);
-  }
+  const progress = new Progress('pretrain', cfg.steps, !opts.quiet);
+  const pc = parameterCount(model.config);
+  log(`model: ${(pc.total / 1e6).toFixed(2)}M parameters (${(pc.embedding / 1e6).toFixed(2)}M embedding); ${cfg.steps} steps, ${tokensPerStep} tokens/step, long phase from step ${longStart}, ${cfg.computeDtype}`);
   const metrics: StepMetrics[] = [];
   const t0 = Date.now();
   let lastSaved = ck ?? '';
-  while (step < cfg.steps) {
-    const inLong = phases.long !== undefined && step >= longStart;
-    const ph = inLong ? phases.long! : phases.short;
-    if (inLong && model.config.ropeBase !== cfg.longRopeBase) (model.config as { ropeBase: number }).ropeBase = cfg.longRopeBase;
-    const B = Math.max(1, Math.round((cfg.batchSize * phases.short.seqLen) / ph.seqLen));
-    const loader = loaderFor(ph.name, B);
-    const T = ph.seqLen;
-    const stepStart = Date.now();
-    let lossSum = 0;
-    for (let micro = 0; micro < cfg.gradAccum; micro++) {
-      const batch = loader.next();
-      const { ids, tgt } = inputsAndTargets(batch.tokens, B, batch.recordLen, T);
-      lossSum += tidy(() => {
-        const loss = model.loss(ids, tgt, B, T);
-        const scaled = cfg.gradAccum > 1 ? F.scale(loss, 1 / cfg.gradAccum) : loss;
-        backward(scaled);
-        return loss.item();
-      });
+  try {
+    while (step < cfg.steps) {
+      const inLong = phases.long !== undefined && step >= longStart;
+      const ph = inLong ? phases.long! : phases.short;
+      if (inLong && model.config.ropeBase !== cfg.longRopeBase) (model.config as { ropeBase: number }).ropeBase = cfg.longRopeBase;
+      const B = Math.max(1, Math.round((cfg.batchSize * phases.short.seqLen) / ph.seqLen));
+      const loader = loaderFor(ph.name, B);
+      const T = ph.seqLen;
+      const stepStart = Date.now();
+      let lossSum = 0;
+      for (let micro = 0; micro < cfg.gradAccum; micro++) {
+        const batch = loader.next();
+        const { ids, tgt } = inputsAndTargets(batch.tokens, B, batch.recordLen, T);
+        lossSum += tidy(() => {
+          const loss = model.loss(ids, tgt, B, T);
+          const scaled = cfg.gradAccum > 1 ? F.scale(loss, 1 / cfg.gradAccum) : loss;
+          backward(scaled);
+          return loss.item();
+        });
+      }
+      assertFinite('the loss', lossSum, step + 1, lastSaved);
+      const lr = scheduledLr(cfg, step, cfg.steps);
+      const gradNorm = optimizerStep(opt, { clip: cfg.clip, lr, step: step + 1, lastGood: lastSaved });
+      step++;
+      tokensSeen += B * T * cfg.gradAccum;
+      const dt = (Date.now() - stepStart) / 1000;
+      const tps = (B * T * cfg.gradAccum) / Math.max(dt, 1e-9);
+      const m: StepMetrics = {
+        step, phase: ph.name, seq_len: T, loss: lossSum / cfg.gradAccum, lr, grad_norm: gradNorm, tokens: tokensSeen,
+        tokens_per_s: Math.round(tps), mfu: peak > 0 ? (tps * trainFlopsPerToken(model.config, T)) / peak : 0, elapsed_s: (Date.now() - t0) / 1000,
+      };
+      if (cfg.evalEvery > 0 && cfg.heldoutRecords > 0 && (step % cfg.evalEvery === 0 || step === cfg.steps)) {
+        m.eval_loss = heldoutLoss(model, cfg, phases);
+        assertFinite('the held-out loss', m.eval_loss, step, lastSaved);
+      }
+      metrics.push(m);
+      run.appendMetrics(m);
+      opts.onStep?.(m);
+      if (step % cfg.logEvery === 0 || step === cfg.steps || m.eval_loss !== undefined) {
+        progress.update(step, { loss: m.loss, ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}), 'tok/s': m.tokens_per_s, MFU: `${(m.mfu * 100).toFixed(1)}%`, ctx: T });
+      }
+      if ((cfg.saveEvery > 0 && step % cfg.saveEvery === 0) || step === cfg.steps) {
+        const state = { step, tokensSeen, loader: Object.fromEntries([...Object.entries(loaderStates), ...[...loaders].map(([k, l]) => [k, l.state()])]) };
+        lastSaved = run.saveCheckpoint({ model, optimizer: opt.state(), state, trainConfig: cfg }, cfg.keepCheckpoints);
+      }
     }
-    const gradNorm = cfg.clip > 0 ? clipGradNorm(opt.params, cfg.clip) : NaN;
-    const lr = cosineLr({ maxLr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps }, step);
-    opt.update(lr);
-    opt.zeroGrad();
-    step++;
-    tokensSeen += B * T * cfg.gradAccum;
-    const dt = (Date.now() - stepStart) / 1000;
-    const tps = (B * T * cfg.gradAccum) / Math.max(dt, 1e-9);
-    const m: StepMetrics = {
-      step, phase: ph.name, seq_len: T, loss: lossSum / cfg.gradAccum, lr, grad_norm: gradNorm, tokens: tokensSeen,
-      tokens_per_s: Math.round(tps), mfu: peak > 0 ? (tps * trainFlopsPerToken(model.config, T)) / peak : 0, elapsed_s: (Date.now() - t0) / 1000,
-    };
-    if (cfg.evalEvery > 0 && cfg.heldoutRecords > 0 && (step % cfg.evalEvery === 0 || step === cfg.steps)) m.eval_loss = heldoutLoss(model, cfg, phases);
-    metrics.push(m);
-    appendFileSync(metricsFile, JSON.stringify(m) + '\n');
-    opts.onStep?.(m);
-    if (progress && (step % cfg.logEvery === 0 || step === cfg.steps || m.eval_loss !== undefined)) {
-      progress.update(step, { loss: m.loss, ...(m.eval_loss !== undefined ? { eval: m.eval_loss } : {}), 'tok/s': m.tokens_per_s, MFU: `${(m.mfu * 100).toFixed(1)}%`, ctx: T });
-    }
-    if ((cfg.saveEvery > 0 && step % cfg.saveEvery === 0) || step === cfg.steps) {
-      const state = { step, tokensSeen, loader: Object.fromEntries([...Object.entries(loaderStates), ...[...loaders].map(([k, l]) => [k, l.state()])]) };
-      lastSaved = saveCheckpoint(cfg.runDir, { model, optimizer: opt.state(), state, trainConfig: cfg });
-      prune(cfg);
-    }
+  } finally {
+    progress.done();
+    for (const l of loaders.values()) l.close();
   }
-  progress?.done();
-  for (const l of loaders.values()) l.close();
-  writeLossPlot(cfg.runDir);
+  writeLossPlot(run, 'hcx pretraining loss');
   return { runDir: cfg.runDir, model, metrics, finalCheckpoint: lastSaved };
 }
 
@@ -190,23 +201,4 @@ function heldoutLoss(model: Transformer, cfg: PretrainConfig, phases: Phases): n
   loader.close();
   F.dropPackedWeights(model.parameters()); // bf16 weights were packed for this evaluation only
   return total / cfg.evalBatches;
-}
-
-function prune(cfg: PretrainConfig): void {
-  if (cfg.keepCheckpoints <= 0) return;
-  const all = listCheckpoints(cfg.runDir);
-  for (const c of all.slice(0, Math.max(0, all.length - cfg.keepCheckpoints))) rmSync(c.dir, { recursive: true, force: true });
-}
-
-/** Renders metrics.jsonl as loss.svg (train and held-out loss against tokens). */
-export function writeLossPlot(runDir: string): string {
-  const file = path.join(runDir, 'metrics.jsonl');
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepMetrics);
-  const svg = lineChartSvg('hcx pretraining loss', 'tokens', 'cross-entropy (nats)', [
-    { name: 'train', points: rows.map((r) => [r.tokens, r.loss]) },
-    { name: 'held-out', points: rows.filter((r) => r.eval_loss !== undefined).map((r) => [r.tokens, r.eval_loss!]) },
-  ]);
-  const out = path.join(runDir, 'loss.svg');
-  writeFileAtomic(out, svg);
-  return out;
 }

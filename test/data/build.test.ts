@@ -2,7 +2,7 @@
 // build killed in each pass that resumes to byte-identical shards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildDataset, BuildStopped } from '../../src/data/build.js';
@@ -12,6 +12,8 @@ import { Rng } from '../../src/data/hashing.js';
 import { ByteEncoder } from '../../src/data/byte-encoder.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { readIndex, verifyShards } from '../../src/data/shards.js';
+import { DATASET_MARKER } from '../../src/data/outdir.js';
+import { main } from '../../src/cli/main.js';
 
 const enc = new ByteEncoder();
 const dir = mkdtempSync(path.join(tmpdir(), 'hcx-build-'));
@@ -112,4 +114,79 @@ test('a build killed in either pass resumes to identical shards', async () => {
   }
   // a different config in the same folder is refused rather than mixed
   await assert.rejects(buildDataset({ ...refCfg, seed: 99 }, { tokenizer: enc }), /different config/);
+});
+
+test('outDir: a non-empty folder that is not an hcx dataset is refused before anything is written, / included', async () => {
+  const cfg = smallConfig(path.join(dir, 'unused'));
+  await assert.rejects(buildDataset({ ...cfg, outDir: '/' }, { tokenizer: enc, fresh: true }), /outDir \/ is not empty and is not an hcx dataset folder/);
+  const project = path.join(dir, 'project');
+  mkdirSync(path.join(project, 'work'), { recursive: true });
+  writeFileSync(path.join(project, 'index.json'), '{"mine": true}');
+  writeFileSync(path.join(project, 'work', 'notes.txt'), 'keep');
+  for (const fresh of [true, false]) {
+    await assert.rejects(buildDataset({ ...cfg, outDir: project }, { tokenizer: enc, fresh }), (e: Error) => e.message.includes(`outDir ${project} is not empty`));
+  }
+  assert.deepEqual(readdirSync(project).sort(), ['index.json', 'work']);
+  assert.equal(readFileSync(path.join(project, 'index.json'), 'utf8'), '{"mine": true}');
+  assert.deepEqual(readdirSync(path.join(project, 'work')), ['notes.txt']);
+  const file = path.join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  await assert.rejects(buildDataset({ ...cfg, outDir: file }, { tokenizer: enc }), /is a file, not a folder/);
+});
+
+test('outDir: hcx marks the folders it makes; --fresh removes only its own files and leaves the rest alone', async () => {
+  const out = path.join(dir, 'owned');
+  const cfg = smallConfig(out);
+  await buildDataset(cfg, { tokenizer: enc });
+  assert.ok(existsSync(path.join(out, DATASET_MARKER)));
+  const first = readIndex(out).phases.map((p) => p.shards.map((s) => s.sha256));
+  // a user's files beside and inside the build, and names that only look like hcx's
+  const foreign = ['notes.md', 'short-final.bin', 'index.json.bak', 'work/mine.txt', 'work/korean.text.orig', 'sub/short-00000.bin'];
+  mkdirSync(path.join(out, 'sub'), { recursive: true });
+  for (const f of foreign) writeFileSync(path.join(out, f), `user file ${f}`);
+  const shards = readdirSync(out).filter((n) => /^(short|long)-\d+\.bin$/.test(n));
+  assert.ok(shards.length >= 2);
+  // a stale shard past the end of the new build must go too
+  writeFileSync(path.join(out, 'long-00099.bin'), 'stale');
+  const r = await buildDataset(cfg, { tokenizer: enc, fresh: true });
+  for (const f of foreign) assert.equal(readFileSync(path.join(out, f), 'utf8'), `user file ${f}`, f);
+  assert.equal(existsSync(path.join(out, 'long-00099.bin')), false);
+  assert.deepEqual(r.index.phases.map((p) => p.shards.map((s) => s.sha256)), first);
+  assert.deepEqual(verifyShards(out), []);
+  // an earlier build without the marker (made before it existed) is still hcx's, and gets the marker
+  const legacy = path.join(dir, 'legacy');
+  await buildDataset({ ...cfg, outDir: legacy }, { tokenizer: enc });
+  rmSync(path.join(legacy, DATASET_MARKER));
+  await buildDataset({ ...cfg, outDir: legacy }, { tokenizer: enc, fresh: true });
+  assert.ok(existsSync(path.join(legacy, DATASET_MARKER)));
+  // an empty folder is claimed
+  const empty = path.join(dir, 'empty');
+  mkdirSync(empty);
+  await buildDataset({ ...cfg, outDir: empty }, { tokenizer: enc });
+  assert.ok(existsSync(path.join(empty, DATASET_MARKER)));
+});
+
+test('a source folder with symlink loops is read once per file; a source matching nothing is an error', async () => {
+  const src = path.join(dir, 'looped');
+  mkdirSync(path.join(src, 'a/b'), { recursive: true });
+  const rng = new Rng(3);
+  for (const f of ['one.txt', 'a/two.txt', 'a/b/three.txt']) writeFileSync(path.join(src, f), englishDoc(rng));
+  symlinkSync('..', path.join(src, 'a/b/up'));
+  symlinkSync('../..', path.join(src, 'a/b/up2'));
+  const base = smallConfig(path.join(dir, 'unused'));
+  const r = await buildDataset({ ...base, outDir: path.join(dir, 'looped-out'), sources: [{ path: src }] }, { tokenizer: enc });
+  assert.equal(r.report.stats.files, 3);
+  await assert.rejects(buildDataset({ ...base, outDir: path.join(dir, 'none-out'), sources: [{ path: path.join(src, '*.nothing') }] }, { tokenizer: enc }),
+    /config\.sources\[0\]\.path: ".*\*\.nothing" matches no files/);
+});
+
+test('hcx data build: a config with an unknown field fails naming the file and the field', async () => {
+  const f = path.join(dir, 'bad-config.json');
+  const cfg = smallConfig(path.join(dir, 'bad-out'));
+  for (const [bad, field] of [[{ ...cfg, outdir: 'x' }, 'config.outdir'], [{ ...cfg, packing: { seqLen: 64, seqLn: 3 } }, 'config.packing.seqLn'],
+    [{ ...cfg, sources: [{ path: 'x', weigth: 2 }] }, 'config.sources[0].weigth']] as const) {
+    writeFileSync(f, JSON.stringify(bad));
+    await assert.rejects(main(['data', 'build', '--config', f]), (e: Error) => e.message.includes(`${f}: ${field}: unknown field`) || assert.fail(e.message));
+  }
+  assert.equal(existsSync(path.join(dir, 'bad-out')), false);
 });

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readDocs, detectFormat } from '../../src/data/readers.js';
-import { expandPath, globToRegExp } from '../../src/data/glob.js';
+import { expandPath } from '../../src/data/glob.js';
 import { FatalInputError, type BadInput, type RawDoc } from '../../src/data/types.js';
 
 async function all(file: string, opts: Parameters<typeof readDocs>[1] = {}): Promise<{ docs: RawDoc[]; bad: BadInput[] }> {
@@ -87,8 +87,43 @@ test('paths: directories and globs expand sorted', () => {
   assert.deepEqual(rel(expandPath('tree', dir)), ['tree/a.txt', 'tree/b.md', 'tree/sub/c.txt', 'tree/sub/d.jsonl.gz']);
   assert.deepEqual(rel(expandPath('tree/**/*.txt', dir)), ['tree/a.txt', 'tree/sub/c.txt']);
   assert.deepEqual(rel(expandPath('tree/*.{txt,md}', dir)), ['tree/a.txt', 'tree/b.md']);
-  assert.ok(globToRegExp('**/*.gz').test('x/y/z.gz'));
+  assert.deepEqual(rel(expandPath('tree/**/*.gz', dir)), ['tree/sub/d.jsonl.gz']);
+  assert.deepEqual(rel(expandPath('tree/**', dir)), ['tree/a.txt', 'tree/b.md', 'tree/sub/c.txt', 'tree/sub/d.jsonl.gz']);
+  assert.deepEqual(rel(expandPath(path.join(dir, 'tree/sub/*'))), ['tree/sub/c.txt', 'tree/sub/d.jsonl.gz']);
   assert.throws(() => expandPath('nothing-here', dir), /no such file/);
+});
+
+test('paths: character classes [ab], [!a], ranges and ? match; hidden files never do', () => {
+  const root = path.join(dir, 'classes');
+  mkdirSync(path.join(root, '.git'), { recursive: true });
+  for (const f of ['a1.txt', 'b1.txt', 'c1.txt', 'a2.txt', '[ab]1.txt', '.hidden.txt', '.git/x.txt']) writeFileSync(path.join(root, f), 'x');
+  const names = (spec: string) => expandPath(spec, root).map((f) => path.relative(root, f));
+  // picomatch's rule: a bracket expression also matches its own literal text, so a file named "[ab]1.txt"
+  // can be given as itself
+  assert.deepEqual(names('[ab]1.txt'), ['[ab]1.txt', 'a1.txt', 'b1.txt']);
+  assert.deepEqual(names('[ab]2.txt'), ['a2.txt']);
+  assert.deepEqual(names('[!a]1.txt'), ['b1.txt', 'c1.txt']);
+  assert.deepEqual(names('[a-b]?.txt'), ['a1.txt', 'a2.txt', 'b1.txt']);
+  assert.deepEqual(names('?1.txt'), ['a1.txt', 'b1.txt', 'c1.txt']);
+  assert.deepEqual(names('**/*.txt'), ['[ab]1.txt', 'a1.txt', 'a2.txt', 'b1.txt', 'c1.txt']);
+  assert.deepEqual(names('.'), ['[ab]1.txt', 'a1.txt', 'a2.txt', 'b1.txt', 'c1.txt']);
+});
+
+test('paths: symlinks back to parent folders end the walk, and every file is listed once', { timeout: 20_000 }, () => {
+  const root = path.join(dir, 'loops');
+  mkdirSync(path.join(root, 'x/y'), { recursive: true });
+  for (const f of ['top.txt', 'x/mid.txt', 'x/y/deep.txt']) writeFileSync(path.join(root, f), f);
+  symlinkSync('..', path.join(root, 'x/y/up'));
+  symlinkSync('../..', path.join(root, 'x/y/up2'));
+  symlinkSync('.', path.join(root, 'x/self'));
+  symlinkSync(path.join(root, 'x'), path.join(root, 'x/y/abs'));
+  symlinkSync(path.join(root, 'missing'), path.join(root, 'dangling.txt'));
+  writeFileSync(path.join(dir, 'outside.txt'), 'o');
+  symlinkSync(path.join(dir, 'outside.txt'), path.join(root, 'linked.txt'));
+  const rel = (fs: string[]) => fs.map((f) => path.relative(root, f));
+  assert.deepEqual(rel(expandPath(root)), ['linked.txt', 'top.txt', 'x/mid.txt', 'x/y/deep.txt']);
+  assert.deepEqual(rel(expandPath('**/*.txt', root)), ['linked.txt', 'top.txt', 'x/mid.txt', 'x/y/deep.txt']);
+  assert.deepEqual(rel(expandPath('x/**/deep.txt', root)), ['x/y/deep.txt']);
 });
 
 const BZ2_BODY = 'QlpoOTFBWSZTWbAxX5cADm9Z+QAQUAB/8AIABEoUAAAUACQEQAAMUATAB69eVSlVVVwIgyJ/6pVUf6lMEZMCgAGgAAGkP9VKp7eVUAAAMH/qlTPUjACGjBNVU0jR/qoNGNQeptT6RGIxjGP+iMRjGMfHMxnvi/6/v348ZAOmgHBsCgkEgoNgcGgHTIB4gAOoaAeMgHTQDg2BQSCQUGwODQDpkA8QAHEGwPGQDpoBwbAoJBIKDYHBoB0yAeIACkCQeMgHTQDg2BQSCQUGwODQDpkA8QAEgoNgcGgHTIzMzPPLMzMzMzOlIO1IPykHWljGMfP32Pfffffffh4yAdNAODYJiIiZmQAAAAALooiIBd3cXd3d2eMgHTQJmZmwmVGhyVGhyVGhyVGhyVGhyVGhyVGhyVGhyVGhyVM73Xe5mZl+XLAu7u4u7u7HjIJmZnyxuMROZmdxUNm5UNm5UNm5UNm5UNm5UNzOoxEzqZ1GImdTOoxF1Vaq7u7dMgHiXd3d5mZmTMzMB55l3uVDZuVDZuVBxqVBxqVBxqVBxqVBxqVBycxiJmdzmMRdVVbu7u3BoB0yAeXLu7vO973t3fl6lQcalQcalQcalQFVAVUBVQFVAVUBVTO1VXN3dqDYHBoB0yFXVVRd+AAAAAAADO1VXdXdpBIKDYHBoVV1VF36AAAAAAAGdqqu75dtgUEgkFBsqquqLv2AAAAAAADO1VXd322gHBsCgkEqqqui76AAAAAAAO6zfOc5d3fTQDg2BQSCZmZ7316wAAAAAANaH0kg+KQa0g0pBrSDWkGlIO9IN6kH7SDakHGkG1IP6kHOkHlSDekG9IP8XckU4UJCwMV+XA==';

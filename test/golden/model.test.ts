@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdamW, backward, tidy } from '../../src/tensor/index.js';
-import { PRESETS } from '../../src/model/config.js';
+import { PRESETS, parseModelConfig } from '../../src/model/config.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { goldenInputs } from './inputs.js';
 
@@ -19,7 +19,8 @@ const golden = JSON.parse(readFileSync(file, 'utf8')) as {
 const f32 = (b64: string) => { const b = Buffer.from(b64, 'base64'); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); };
 
 function model(): Transformer {
-  assert.deepEqual(golden.config, PRESETS.test, 'the golden file was made for the current test preset');
+  // The golden file predates the config's non-Llama fields: read as a config, it must be exactly the test preset.
+  assert.deepEqual(parseModelConfig(golden.config), PRESETS.test, 'the golden file was made for the current test preset');
   const m = new Transformer(PRESETS.test, 42);
   const h = createHash('sha256');
   for (const t of m.parameters()) h.update(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));

@@ -6,7 +6,7 @@ import { native } from '../../src/native/index.js';
 
 type Ops = {
   swiglu(g: Float32Array, u: Float32Array, out: Float32Array): void;
-  addRmsnorm(x: Float32Array, y: Float32Array, w: Float32Array, out: Float32Array, rows: number, dim: number, eps: number): void;
+  addRmsnorm(x: Float32Array, y: Float32Array, w: Float32Array, out: Float32Array, rows: number, dim: number, eps: number, alpha?: number): void;
 };
 const ops = native as unknown as Ops;
 const top = native.isaName().startsWith('avx512') ? 2 : native.isaName() === 'avx2' ? 1 : 0;
@@ -37,17 +37,18 @@ test('swiglu = silu(gate) * up', () => eachIsa((isa) => {
   assert.throws(() => ops.swiglu(new Float32Array(3), new Float32Array(4), new Float32Array(4)), /same length/);
 }));
 
-test('addRmsnorm: x += y in place, out = rmsnorm(x) * w', () => eachIsa((isa) => {
-  for (const [rows, D] of [[1, 1], [3, 7], [5, 64], [2, 257], [40, 512]]) {
+test('addRmsnorm: x += alpha * y in place, out = rmsnorm(x) * w', () => eachIsa((isa) => {
+  for (const [rows, D, alpha] of [[1, 1, 1], [3, 7, 1], [5, 64, 0.22], [2, 257, 1], [40, 512, 3]]) {
     const x = rand(rows * D, D), y = rand(rows * D, D + 1), w = rand(D, D + 2), out = new Float32Array(rows * D);
     const x0 = x.slice();
-    ops.addRmsnorm(x, y, w, out, rows, D, 1e-5);
+    if (alpha === 1) ops.addRmsnorm(x, y, w, out, rows, D, 1e-5);
+    else ops.addRmsnorm(x, y, w, out, rows, D, 1e-5, alpha);
     for (let r = 0; r < rows; r++) {
       let ss = 0;
-      for (let j = 0; j < D; j++) ss += (x0[r * D + j] + y[r * D + j]) ** 2;
+      for (let j = 0; j < D; j++) ss += (x0[r * D + j] + alpha * y[r * D + j]) ** 2;
       const rs = 1 / Math.sqrt(ss / D + 1e-5);
       for (let j = 0; j < D; j++) {
-        const s = x0[r * D + j] + y[r * D + j];
+        const s = x0[r * D + j] + alpha * y[r * D + j];
         assert.ok(Math.abs(x[r * D + j] - s) <= 1e-6 * (1 + Math.abs(s)), `${isa} residual`);
         const want = s * rs * w[j];
         assert.ok(Math.abs(out[r * D + j] - want) <= 1e-5 * (1 + Math.abs(want)), `${isa} [${rows},${D}] (${r},${j}): ${out[r * D + j]} vs ${want}`);

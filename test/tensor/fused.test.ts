@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, Rng, tensor } from '../../src/tensor/index.js';
+import { F, Rng, Tensor, tensor } from '../../src/tensor/index.js';
 import { gradcheck, randInts } from './gradcheck.js';
 import { rmsnormRef, ropeRef, softmaxRow } from './reference.js';
 
@@ -65,6 +65,19 @@ for (const [T, H, D] of [[1, 1, 2], [7, 3, 8], [33, 2, 64]]) {
     });
   });
 }
+
+test('rope with explicit inverse frequencies and a cos/sin factor (RoPE scaling), forward and backward', () => {
+  const [T, H, D] = [9, 2, 16];
+  const pos = Int32Array.from({ length: 2 * T }, (_, i) => (i % T) * 3);
+  const inv = Float64Array.from({ length: D / 2 }, (_, i) => 0.7 ** i / (1 + i));
+  gradcheck({
+    name: 'rope-freq',
+    shapes: [[2, T, H, D]],
+    run: ([x]) => F.rope(x, { positions: pos, positionScale: 0.5, invFreq: inv, factor: 1.3 }),
+    ref: ([x]) => ropeRef(x, pos, 2 * T, H, D, 10000, 0.5, inv, 1.3),
+  });
+  assert.throws(() => F.rope(new Tensor([1, 1, 1, D]), { invFreq: new Float64Array(3) }), /3 inverse frequencies/);
+});
 
 test('embedding gathers rows and scatter-adds repeated ids', () => {
   const ids = Int32Array.of(3, 0, 3, 6, 3, 1, 0);

@@ -46,25 +46,28 @@ export function softmaxRow(x: Float64Array, off: number, n: number): Float64Arra
   return e;
 }
 
-/** Naive softmax(Q K^T * scale) V with causal and GQA masking; layout [B, T, H, D]. */
+/**
+ * Naive softmax(Q K^T * scale) V with causal and GQA masking (and a causal sliding window); layout [B, T, H, D].
+ * With seg ([B * S] segment ids over absolute positions) a query sees only keys of its own segment.
+ */
 export function attentionRef(q: Float64Array, k: Float64Array, v: Float64Array, B: number, T: number, S: number,
-  Hq: number, Hkv: number, D: number, causal: boolean, qOffset: number): Float64Array {
+  Hq: number, Hkv: number, D: number, causal: boolean, qOffset: number, seg?: Int32Array, window = 0, scale = 1 / Math.sqrt(D)): Float64Array {
   const o = new Float64Array(B * T * Hq * D);
-  const scale = 1 / Math.sqrt(D);
   for (let b = 0; b < B; b++) for (let h = 0; h < Hq; h++) {
     const kh = Math.floor(h / (Hq / Hkv));
     for (let t = 0; t < T; t++) {
       const visible = causal ? Math.min(S, qOffset + t + 1) : S;
-      const s = new Float64Array(visible);
-      for (let j = 0; j < visible; j++) {
+      const first = window > 0 ? Math.max(0, qOffset + t + 1 - window) : 0;
+      const s = new Float64Array(visible - first);
+      for (let j = first; j < visible; j++) {
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[((b * T + t) * Hq + h) * D + d] * k[((b * S + j) * Hkv + kh) * D + d];
-        s[j] = dot * scale;
+        s[j - first] = seg && seg[b * S + j] !== seg[b * S + qOffset + t] ? -Infinity : dot * scale;
       }
-      const p = softmaxRow(s, 0, visible);
+      const p = softmaxRow(s, 0, visible - first);
       for (let d = 0; d < D; d++) {
         let acc = 0;
-        for (let j = 0; j < visible; j++) acc += p[j] * v[((b * S + j) * Hkv + kh) * D + d];
+        for (let j = first; j < visible; j++) acc += p[j - first] * v[((b * S + j) * Hkv + kh) * D + d];
         o[((b * T + t) * Hq + h) * D + d] = acc;
       }
     }
@@ -83,14 +86,15 @@ export function rmsnormRef(x: Float64Array, w: Float64Array, rows: number, D: nu
   return y;
 }
 
-export function ropeRef(x: Float64Array, pos: Int32Array, T: number, H: number, D: number, base: number, scale: number): Float64Array {
+export function ropeRef(x: Float64Array, pos: Int32Array, T: number, H: number, D: number, base: number, scale: number,
+  invFreq?: Float64Array, factor = 1): Float64Array {
   const y = new Float64Array(x.length);
   const half = D / 2;
   for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) {
     const o = (t * H + h) * D;
     for (let i = 0; i < half; i++) {
-      const ang = pos[t] * scale * Math.pow(base, (-2 * i) / D);
-      const c = Math.cos(ang), s = Math.sin(ang);
+      const ang = pos[t] * scale * (invFreq ? invFreq[i] : Math.pow(base, (-2 * i) / D));
+      const c = Math.cos(ang) * factor, s = Math.sin(ang) * factor;
       y[o + i] = x[o + i] * c - x[o + i + half] * s;
       y[o + i + half] = x[o + i + half] * c + x[o + i] * s;
     }

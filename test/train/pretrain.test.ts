@@ -12,7 +12,8 @@ import { englishDoc } from '../../src/data/corpus/english.js';
 import { Rng } from '../../src/data/hashing.js';
 import { pretrain, type StepMetrics } from '../../src/train/pretrain.js';
 import { parsePretrainConfig } from '../../src/train/config.js';
-import { loadModel } from '../../src/model/checkpoint.js';
+import { listCheckpoints, loadCheckpoint, loadModel, saveCheckpoint } from '../../src/model/checkpoint.js';
+import { Transformer } from '../../src/model/transformer.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hcx-pretrain-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,4 +94,100 @@ test('config errors name the file and field', () => {
   assert.throws(() => parsePretrainConfig({ runDir: 'r', data: 'd', batchSize: 0, steps: 3 }, 'x.json'), /x\.json: field "batchSize" must be an integer >= 1/);
   assert.throws(() => parsePretrainConfig({ runDir: 'r', data: 'd', batchSize: 1, steps: 3, lr: -1 }, 'x.json'), /field "lr"/);
   assert.throws(() => parsePretrainConfig({ runDir: 'r', data: 'd', batchSize: 1, steps: 3, bogus: 1 }, 'x.json'), /unknown field "bogus"/);
+});
+
+// Hardening (issue 16): each of these failed silently before.
+
+test('a run that diverges to NaN stops with an error naming the step and keeps its last good checkpoint', async () => {
+  const data = await dataset();
+  const cfg = parsePretrainConfig(JSON.parse(readFileSync(configFile('diverge', data, { lr: 1e30, warmupSteps: 0, steps: 8, saveEvery: 1, keepCheckpoints: 2, evalEvery: 0 }), 'utf8')), 'cfg', 261);
+  await assert.rejects(pretrain(cfg, { quiet: true }), /step \d+: the (loss|gradient norm) is (NaN|Infinity).*diverged.*last good checkpoint is .*step-\d+/);
+  const left = listCheckpoints(path.join(dir, 'diverge'));
+  assert.ok(left.length >= 1, 'a good checkpoint is kept');
+  for (const c of left) loadModel(c.dir); // all finite and sound
+  const cli = runCli(['pretrain', '--config', configFile('diverge-cli', data, { lr: 1e30, warmupSteps: 0, steps: 8, saveEvery: 1, keepCheckpoints: 1, evalEvery: 0 }), '--quiet']);
+  let err = '';
+  cli.child.stderr!.on('data', (d) => { err += d; });
+  assert.notEqual(await cli.done, 0, 'the command fails');
+  assert.match(err, /diverged/);
+  assert.equal(listCheckpoints(path.join(dir, 'diverge-cli')).length, 1);
+});
+
+test('--resume refuses a checkpoint without optimizer state, and a changed model config, naming what differs', async () => {
+  const data = await dataset();
+  const f = configFile('strict', data, { steps: 4, saveEvery: 2, evalEvery: 0 });
+  await pretrain(parsePretrainConfig(JSON.parse(readFileSync(f, 'utf8')), f, 261), { quiet: true });
+  const ck = path.join(dir, 'strict', 'checkpoints', 'step-4');
+  const changed = configFile('strict', data, { steps: 6, saveEvery: 2, evalEvery: 0 });
+  const withModel = (m: object) => parsePretrainConfig({ ...JSON.parse(readFileSync(changed, 'utf8')), model: m }, changed, 261);
+  await assert.rejects(pretrain(withModel({ ...model, nLayers: 3 }), { quiet: true, resume: true }), /model config differs .*step-4.*nLayers 2 -> 3/);
+  rmSync(path.join(ck, 'optimizer.safetensors'));
+  await assert.rejects(pretrain(withModel(model), { quiet: true, resume: true }), /optimizer\.safetensors/);
+});
+
+test('--resume tolerates a torn last line in metrics.jsonl, and names the file for a broken line elsewhere', async () => {
+  const data = await dataset();
+  const f = configFile('torn', data, { steps: 8, saveEvery: 4, evalEvery: 0 });
+  const cfg = parsePretrainConfig(JSON.parse(readFileSync(f, 'utf8')), f, 261);
+  await pretrain({ ...cfg, steps: 4 }, { quiet: true });
+  const mf = path.join(dir, 'torn', 'metrics.jsonl');
+  writeFileSync(mf, readFileSync(mf, 'utf8') + '{"step": 5, "phase": "sho'); // the disk filled mid-line
+  const r = await pretrain(cfg, { quiet: true, resume: true });
+  assert.equal(r.metrics.length, 4);
+  assert.deepEqual(readMetrics('torn').map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8]);
+  const lines = readFileSync(mf, 'utf8').split('\n');
+  lines[2] = '{broken';
+  writeFileSync(mf, lines.join('\n'));
+  await assert.rejects(pretrain(cfg, { quiet: true, resume: true }), /metrics\.jsonl:3: not a JSON line/);
+});
+
+test('stale checkpoint temporaries of dead processes are removed; a live run locks its directory', async () => {
+  const data = await dataset();
+  const f = configFile('locked', data, { steps: 2, saveEvery: 2, evalEvery: 0 });
+  const cfg = parsePretrainConfig(JSON.parse(readFileSync(f, 'utf8')), f, 261);
+  const runDir = path.join(dir, 'locked');
+  // A process that has exited: its PID names the leftovers.
+  const gone = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => gone.on('exit', r));
+  mkdirSync(path.join(runDir, 'checkpoints', `step-9.tmp-${gone.pid}`), { recursive: true });
+  writeFileSync(path.join(runDir, `config.json.tmp-${gone.pid}`), '{');
+  writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify({ pid: gone.pid, host: (await import('node:os')).hostname() }));
+  await pretrain(cfg, { quiet: true });
+  assert.ok(!existsSync(path.join(runDir, 'checkpoints', `step-9.tmp-${gone.pid}`)), 'stale checkpoint folder removed');
+  assert.ok(!existsSync(path.join(runDir, `config.json.tmp-${gone.pid}`)), 'stale temporary file removed');
+  assert.ok(!existsSync(path.join(runDir, 'run.lock')), 'the lock is released at the end');
+  // A live process holds the lock: a second run is refused.
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+  try {
+    writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify({ pid: live.pid, host: (await import('node:os')).hostname() }));
+    await assert.rejects(pretrain(cfg, { quiet: true }), new RegExp(`in use by process ${live.pid}`));
+  } finally {
+    live.kill('SIGKILL');
+  }
+});
+
+test('checkpoint files are checksummed: flipped weight bytes and NaN weights fail to load, naming the file', () => {
+  const run = path.join(dir, 'checksums');
+  const m = new Transformer({ ...parsePretrainConfig({ runDir: 'r', data: 'd', batchSize: 1, steps: 1, model }, 'x').model }, 1);
+  const ck = saveCheckpoint(run, { model: m, state: { step: 1, tokensSeen: 0 } });
+  loadModel(ck);
+  const file = path.join(ck, 'model.safetensors');
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 7] ^= 0x10;
+  writeFileSync(file, bytes);
+  assert.throws(() => loadModel(ck), /model\.safetensors: checksum mismatch/);
+  assert.throws(() => loadCheckpoint(ck), /checksum mismatch/);
+  m.param('model.norm.weight').data[3] = NaN;
+  const bad = saveCheckpoint(run, { model: m, state: { step: 2, tokensSeen: 0 } });
+  assert.throws(() => loadModel(bad), /model\.safetensors: tensor model\.norm\.weight holds NaN at element 3/);
+});
+
+test('pretraining computes in bf16 when the config says so', async () => {
+  const data = await dataset();
+  const cfg = parsePretrainConfig(JSON.parse(readFileSync(configFile('bf16', data, { steps: 10, computeDtype: 'bf16', evalEvery: 0 }), 'utf8')), 'cfg', 261);
+  const r = await pretrain(cfg, { quiet: true });
+  assert.equal(r.model.computeDtype, 'bf16');
+  assert.ok(r.metrics[9].loss < r.metrics[0].loss - 0.3, `loss ${r.metrics[0].loss} -> ${r.metrics[9].loss}`);
+  assert.equal(JSON.parse(readFileSync(path.join(r.runDir, 'config.json'), 'utf8')).computeDtype, 'bf16');
+  assert.throws(() => parsePretrainConfig({ runDir: 'r', data: 'd', batchSize: 1, steps: 3, computeDtype: 'fp8' }, 'x.json'), /field "computeDtype" must be one of "f32", "bf16"/);
 });

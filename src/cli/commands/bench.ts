@@ -1,25 +1,23 @@
-import type { Command } from '../main.js';
+import { defineGroup, type Command } from '../args.js';
 
-// suite name -> lazy loader; each suite module exports run(argv) and prints a table or, with --json, one JSON document.
-const suites: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
-  gemm: () => import('../../bench/gemm.js'),
-  data: () => import('../../bench/data.js'),
-  eval: () => import('../../bench/eval.js'),
-  tokenizer: () => import('../../bench/tokenizer.js'),
-  attention: () => import('../../bench/attention.js'),
-  serve: () => import('../../bench/serve.js'),
-  train: () => import('../../bench/train.js'),
-  decode: () => import('../../bench/decode.js'),
-};
+const load = (p: Promise<{ command: Command }>) => p.then((m) => m.command);
 
-export const command: Command = {
+// suite name -> lazy loader; each suite module exports its command (own option table) and prints a table
+// or, with --json, one JSON document.
+export const command = defineGroup({
   summary: 'benchmarks with their peers side by side (gemm, attention, ...)',
-  usage: 'hcx bench <suite> [--json] [--threads 1,2] [--repeat N]\nsuites: ' + Object.keys(suites).join(', ') +
-    '\ngemm --ceiling: also run two 1-thread GEMM processes at once (what 2 cores allow a 2-thread GEMM)',
-  async run(argv) {
-    const [suite, ...rest] = argv;
-    const load = suite ? suites[suite] : undefined;
-    if (!load) throw new Error(`hcx bench: choose a suite: ${Object.keys(suites).join(', ')}`);
-    await (await load()).run(rest);
+  subcommands: {
+    gemm: () => load(import('../../bench/gemm.js')),
+    data: () => load(import('../../bench/data.js')),
+    eval: () => load(import('../../bench/eval.js')),
+    tokenizer: () => load(import('../../bench/tokenizer.js')),
+    'tokenizer-import': () => load(import('../../bench/tokenizer_import.js')),
+    attention: () => load(import('../../bench/attention.js')),
+    serve: () => load(import('../../bench/serve.js')),
+    train: () => load(import('../../bench/train.js')),
+    sft: () => load(import('../../bench/sft.js')),
+    decode: () => load(import('../../bench/decode.js')),
+    load: () => load(import('../../bench/load.js')),
+    sandbox: () => load(import('../../bench/sandbox.js')),
   },
-};
+});

@@ -1,12 +1,15 @@
-import type { Command } from '../main.js';
-import { parseArgs, flagBool, flagNumber, flagString } from '../args.js';
+import { defineCommand } from '../args.js';
 
-export const command: Command = {
+export const command = defineCommand({
   summary: 'the main job: tokenizer, data, pretraining and generation on the embedded corpus',
-  usage: 'hcx demo [--out runs/demo] [--steps 600] [--vocab 4096] [--fresh]',
-  async run(argv) {
-    const p = parseArgs(argv);
-    const { runDemo } = await import('../../demo.js');
-    await runDemo({ out: flagString(p, 'out'), steps: flagNumber(p, 'steps', 600), vocabSize: flagNumber(p, 'vocab', 4096), fresh: flagBool(p, 'fresh') });
+  options: {
+    out: { type: 'string', placeholder: 'DIR', default: 'runs/demo', description: 'run folder' },
+    steps: { type: 'number', integer: true, min: 1, default: 600, description: 'pretraining steps' },
+    vocab: { type: 'number', integer: true, min: 1, default: 4096, description: 'tokenizer vocabulary size' },
+    fresh: { type: 'boolean', description: 'start over instead of resuming the run in --out' },
   },
-};
+  async run(o) {
+    const { runDemo } = await import('../../demo.js');
+    await runDemo({ out: o.out, steps: o.steps, vocabSize: o.vocab, fresh: o.fresh });
+  },
+});

@@ -1,7 +1,6 @@
-import type { Command } from '../main.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { flagString, parseArgs } from '../args.js';
+import { defineCommand } from '../args.js';
 
 /** The hcx tokenizer that belongs to a model directory: run/tokenizer.json, also from run/checkpoints/step-N. */
 export function findRunTokenizer(modelDir: string): string | null {
@@ -16,22 +15,21 @@ export function findRunTokenizer(modelDir: string): string | null {
   return null;
 }
 
-export const command: Command = {
+export const command = defineCommand({
   summary: 'export a model + tokenizer to the Hugging Face layout (LlamaForCausalLM) and/or GGUF (llama.cpp)',
-  usage: 'hcx export --model DIR --out DIR [--tokenizer FILE] [--format hf|gguf|both] [--dtype f32|f16|bf16]\n' +
-    'DIR: a checkpoint (step-N) or a run directory (its latest checkpoint). The tokenizer defaults to the run\'s\n' +
-    'tokenizer.json (hcx format). hf -> OUT/{model.safetensors,config.json,generation_config.json,tokenizer.json,\n' +
-    'tokenizer_config.json}; gguf -> OUT/model-<dtype>.gguf.',
-  async run(argv) {
-    const a = parseArgs(argv);
-    const modelDir = flagString(a, 'model'), out = flagString(a, 'out');
-    if (!modelDir || !out) throw new Error('hcx export: needs --model DIR and --out DIR');
-    const format = flagString(a, 'format', 'both')!;
-    if (!['hf', 'gguf', 'both'].includes(format)) throw new Error(`hcx export: --format must be hf, gguf or both, got "${format}"`);
-    const dtype = flagString(a, 'dtype', 'f32')!;
-    if (!['f32', 'f16', 'bf16'].includes(dtype)) throw new Error(`hcx export: --dtype must be f32, f16 or bf16, got "${dtype}"`);
+  options: {
+    model: { type: 'string', placeholder: 'DIR', required: true, description: 'a checkpoint (step-N) or a run folder (its latest checkpoint)' },
+    out: { type: 'string', placeholder: 'DIR', required: true, description: 'the output folder' },
+    tokenizer: { type: 'string', placeholder: 'FILE', description: 'the tokenizer (default: the run\'s tokenizer.json, hcx format)' },
+    format: { type: 'string', choices: ['hf', 'gguf', 'both'], default: 'both', description: 'what to write' },
+    dtype: { type: 'string', choices: ['f32', 'f16', 'bf16'], default: 'f32', description: 'weight dtype' },
+  },
+  notes: 'hf -> OUT/{model.safetensors,config.json,generation_config.json,tokenizer.json,tokenizer_config.json};\n' +
+    'gguf -> OUT/model-<dtype>.gguf.',
+  async run(o) {
+    const { model: modelDir, out, format, dtype } = o;
     if (!existsSync(modelDir)) throw new Error(`hcx export: ${modelDir} does not exist`);
-    const tokFile = flagString(a, 'tokenizer') ?? findRunTokenizer(modelDir);
+    const tokFile = o.tokenizer ?? findRunTokenizer(modelDir);
     if (!tokFile) throw new Error('hcx export: no --tokenizer FILE and no hcx tokenizer.json in the run directory');
     const [{ loadModel }, { Tokenizer }, { exportHfModel }, { exportGguf }] = await Promise.all([
       import('../../model/checkpoint.js'), import('../../tokenizer/index.js'), import('../../model/export_hf.js'), import('../../model/gguf.js'),
@@ -39,7 +37,7 @@ export const command: Command = {
     const model = loadModel(modelDir);
     const tok = Tokenizer.load(tokFile);
     const written: string[] = [];
-    if (format !== 'gguf') written.push(...exportHfModel(model, tok, out, { dtype: dtype as 'f32' | 'f16' | 'bf16' }));
+    if (format !== 'gguf') written.push(...exportHfModel(model, tok, out, { dtype }));
     if (format !== 'hf') {
       const file = path.join(out, `model-${dtype}.gguf`);
       exportGguf(model, tok, file, { dtype: dtype.toUpperCase() as 'F32' | 'F16' | 'BF16', name: path.basename(path.resolve(modelDir)) });
@@ -51,4 +49,4 @@ export const command: Command = {
     const w = format !== 'hf' ? exportWarning(tok.split, 'gguf') : null;
     if (w) console.error(`${w} (Token ids given to the exported model directly are unaffected.)`);
   },
-};
+});

@@ -1,55 +1,59 @@
-import type { Command } from '../main.js';
 import { readFileSync } from 'node:fs';
-import { flagNumber, flagString, parseArgs } from '../args.js';
-import { exportHf, exportWarning, readTexts, Segmenter, SPLIT_MODES, Tokenizer, trainTokenizer, type SplitMode } from '../../tokenizer/index.js';
+import { defineCommand, defineGroup } from '../args.js';
+import { exportHf, exportWarning, readTexts, Segmenter, SPLIT_MODES, Tokenizer, trainTokenizer } from '../../tokenizer/index.js';
 
-export const command: Command = {
-  summary: 'train a morpheme-aware byte-level BPE tokenizer; export it to Hugging Face tokenizer.json',
-  usage: 'hcx tokenizer train --vocab-size N --out FILE [--split guided|model|rules|none] [--segmenter FILE] [--hf DIR] INPUT...\n' +
-    '       hcx tokenizer export --tokenizer FILE --out DIR\n' +
-    'INPUT: text files, JSONL (field "text") or directories.\n' +
-    '--split guided (default): encodes with Llama 3\'s pre-tokenizer, so tokenizer.json and GGUF exports give the same\n' +
-    '  ids; merges are learned within morphemes (the segmenter, --segmenter FILE or the shipped model, cuts training text).\n' +
-    '--split model: the segmenter also cuts Hangul words when encoding; exports then tokenize some Korean differently.',
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const a = parseArgs(rest);
-    if (sub === 'train') {
-      const out = flagString(a, 'out');
-      if (!out || a.positional.length === 0) throw new Error('hcx tokenizer train: needs --out FILE and at least one INPUT');
-      const seg = flagString(a, 'segmenter');
-      const split = flagString(a, 'split') as SplitMode | undefined;
-      if (split !== undefined && !SPLIT_MODES.includes(split)) throw new Error(`hcx tokenizer train: --split must be one of ${SPLIT_MODES.join(', ')}, got "${split}"`);
-      const t0 = performance.now();
-      const tty = process.stderr.isTTY;
-      const tok = await trainTokenizer({
-        texts: readTexts(a.positional),
-        vocabSize: flagNumber(a, 'vocab-size', 32000),
-        split,
-        segmenter: seg ? Segmenter.fromBytes(readFileSync(seg)) : undefined,
-        onProgress: (p) => {
-          const line = p.phase === 'count' ? `counting: ${(p.bytes! / 1e6).toFixed(0)} M chars, ${p.chunks} distinct chunks` : `merges: ${p.merges}/${p.target}`;
-          if (tty) process.stderr.write(`\r${line}   `); else console.error(JSON.stringify(p));
-        },
-      });
-      if (tty) process.stderr.write('\n');
-      tok.save(out);
-      const hf = flagString(a, 'hf');
-      if (hf) exportHf(tok, hf);
-      else { const w = exportWarning(tok.split, 'hf') ?? exportWarning(tok.split, 'gguf'); if (w) console.error(w); }
-      const ru = process.resourceUsage();
-      console.log(`vocabulary ${tok.vocabSize} (split ${tok.split}) in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-        `(CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s, peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB) -> ${out}${hf ? ` and ${hf}/tokenizer.json` : ''}`);
-      return;
-    }
-    if (sub === 'export') {
-      const file = flagString(a, 'tokenizer'), out = flagString(a, 'out');
-      if (!file || !out) throw new Error('hcx tokenizer export: needs --tokenizer FILE --out DIR');
-      const tok = Tokenizer.load(file);
-      exportHf(tok, out);
-      console.log(`${out}/tokenizer.json, ${out}/tokenizer_config.json (split ${tok.split})`);
-      return;
-    }
-    throw new Error('hcx tokenizer: train or export (hcx tokenizer --help)');
+const train = defineCommand({
+  summary: 'train a morpheme-aware byte-level BPE tokenizer on text files, JSONL (field "text") or folders',
+  options: {
+    'vocab-size': { type: 'number', integer: true, min: 1, default: 32000, description: 'vocabulary size' },
+    out: { type: 'string', placeholder: 'FILE', required: true, description: 'the tokenizer file to write (hcx format)' },
+    split: {
+      type: 'string', choices: SPLIT_MODES, default: 'guided',
+      description: "guided: encode with Llama 3's pre-tokenizer, so tokenizer.json and GGUF exports give hcx's ids exactly; merges are learned " +
+        'within morphemes (the segmenter cuts training text). model: the segmenter also cuts Hangul words when encoding (fewer Korean ' +
+        'tokens, but exports tokenize some Korean differently). rules, none: see README',
+    },
+    segmenter: { type: 'string', placeholder: 'FILE', description: 'the morpheme segmenter model (.hseg)' },
+    hf: { type: 'string', placeholder: 'DIR', description: 'also write the Hugging Face tokenizer.json here' },
   },
-};
+  positionals: { name: 'INPUT', min: 1, description: 'text files, JSONL (field "text") or folders' },
+  async run(o, inputs) {
+    const t0 = performance.now();
+    const tty = process.stderr.isTTY;
+    const tok = await trainTokenizer({
+      texts: readTexts(inputs),
+      vocabSize: o.vocabSize,
+      split: o.split,
+      segmenter: o.segmenter ? Segmenter.fromBytes(readFileSync(o.segmenter)) : undefined,
+      onProgress: (p) => {
+        const line = p.phase === 'count' ? `counting: ${(p.bytes! / 1e6).toFixed(0)} M chars, ${p.chunks} distinct chunks` : `merges: ${p.merges}/${p.target}`;
+        if (tty) process.stderr.write(`\r${line}   `); else console.error(JSON.stringify(p));
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    tok.save(o.out);
+    if (o.hf) exportHf(tok, o.hf);
+    else { const w = exportWarning(tok.split, 'hf') ?? exportWarning(tok.split, 'gguf'); if (w) console.error(w); }
+    const ru = process.resourceUsage();
+    console.log(`vocabulary ${tok.vocabSize} (split ${tok.split}) in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+      `(CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s, peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MiB) -> ${o.out}${o.hf ? ` and ${o.hf}/tokenizer.json` : ''}`);
+  },
+});
+
+const exportCmd = defineCommand({
+  summary: 'export a tokenizer to Hugging Face tokenizer.json + tokenizer_config.json',
+  options: {
+    tokenizer: { type: 'string', placeholder: 'FILE', required: true, description: 'an hcx tokenizer file' },
+    out: { type: 'string', placeholder: 'DIR', required: true, description: 'the output folder' },
+  },
+  async run(o) {
+    const tok = Tokenizer.load(o.tokenizer);
+    exportHf(tok, o.out);
+    console.log(`${o.out}/tokenizer.json, ${o.out}/tokenizer_config.json (split ${tok.split})`);
+  },
+});
+
+export const command = defineGroup({
+  summary: 'train a morpheme-aware byte-level BPE tokenizer; export it to Hugging Face tokenizer.json',
+  subcommands: { train, export: exportCmd },
+});

@@ -8,7 +8,7 @@ const 은 = (w: string) => josa(w, ['은', '는']);
 const 이 = (w: string) => josa(w, ['이', '가']);
 
 // [number, symbol, Korean, English, state at room temperature]
-const ELEMENTS: [number, string, string, string, 'gas' | 'solid' | 'liquid'][] = [
+export const ELEMENTS: [number, string, string, string, 'gas' | 'solid' | 'liquid'][] = [
   [1, 'H', '수소', 'hydrogen', 'gas'], [2, 'He', '헬륨', 'helium', 'gas'], [3, 'Li', '리튬', 'lithium', 'solid'], [4, 'Be', '베릴륨', 'beryllium', 'solid'],
   [5, 'B', '붕소', 'boron', 'solid'], [6, 'C', '탄소', 'carbon', 'solid'], [7, 'N', '질소', 'nitrogen', 'gas'], [8, 'O', '산소', 'oxygen', 'gas'],
   [9, 'F', '플루오린', 'fluorine', 'gas'], [10, 'Ne', '네온', 'neon', 'gas'], [11, 'Na', '나트륨', 'sodium', 'solid'], [12, 'Mg', '마그네슘', 'magnesium', 'solid'],
@@ -17,18 +17,18 @@ const ELEMENTS: [number, string, string, string, 'gas' | 'solid' | 'liquid'][] =
   [26, 'Fe', '철', 'iron', 'solid'], [29, 'Cu', '구리', 'copper', 'solid'], [30, 'Zn', '아연', 'zinc', 'solid'], [35, 'Br', '브로민', 'bromine', 'liquid'],
   [47, 'Ag', '은', 'silver', 'solid'], [79, 'Au', '금', 'gold', 'solid'], [80, 'Hg', '수은', 'mercury', 'liquid'], [82, 'Pb', '납', 'lead', 'solid'],
 ];
-const STATE_KO = { gas: '기체', solid: '고체', liquid: '액체' };
+export const STATE_KO = { gas: '기체', solid: '고체', liquid: '액체' };
 
 // [order from the Sun, Korean, English, kind]
-const PLANETS: [number, string, string, 'rocky' | 'gas' | 'ice'][] = [
+export const PLANETS: [number, string, string, 'rocky' | 'gas' | 'ice'][] = [
   [1, '수성', 'Mercury', 'rocky'], [2, '금성', 'Venus', 'rocky'], [3, '지구', 'Earth', 'rocky'], [4, '화성', 'Mars', 'rocky'],
   [5, '목성', 'Jupiter', 'gas'], [6, '토성', 'Saturn', 'gas'], [7, '천왕성', 'Uranus', 'ice'], [8, '해왕성', 'Neptune', 'ice'],
 ];
-const KIND_KO = { rocky: '암석 행성', gas: '거대 가스 행성', ice: '거대 얼음 행성' };
-const KIND_EN = { rocky: 'a rocky planet', gas: 'a gas giant', ice: 'an ice giant' };
+export const KIND_KO = { rocky: '암석 행성', gas: '거대 가스 행성', ice: '거대 얼음 행성' };
+export const KIND_EN = { rocky: 'a rocky planet', gas: 'a gas giant', ice: 'an ice giant' };
 
 // [Korean country, Korean capital, English country, English capital, Korean continent, English continent]
-const CAPITALS: [string, string, string, string, string, string][] = [
+export const CAPITALS: [string, string, string, string, string, string][] = [
   ['대한민국', '서울', 'South Korea', 'Seoul', '아시아', 'Asia'], ['일본', '도쿄', 'Japan', 'Tokyo', '아시아', 'Asia'], ['중국', '베이징', 'China', 'Beijing', '아시아', 'Asia'],
   ['베트남', '하노이', 'Vietnam', 'Hanoi', '아시아', 'Asia'], ['태국', '방콕', 'Thailand', 'Bangkok', '아시아', 'Asia'], ['인도', '뉴델리', 'India', 'New Delhi', '아시아', 'Asia'],
   ['프랑스', '파리', 'France', 'Paris', '유럽', 'Europe'], ['독일', '베를린', 'Germany', 'Berlin', '유럽', 'Europe'], ['영국', '런던', 'the United Kingdom', 'London', '유럽', 'Europe'],
@@ -40,7 +40,7 @@ const CAPITALS: [string, string, string, string, string, string][] = [
 ];
 
 // [year, Korean event, English event]
-const HISTORY: [number, string, string][] = [
+export const HISTORY: [number, string, string][] = [
   [918, '왕건이 고려를 세웠다', 'Wang Geon founded the Goryeo dynasty'],
   [1392, '이성계가 조선을 건국했다', 'Yi Seong-gye founded the Joseon dynasty'],
   [1443, '세종대왕이 훈민정음을 창제했다', 'King Sejong created the Hunminjeongeum alphabet'],

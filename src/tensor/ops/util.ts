@@ -26,15 +26,16 @@ export interface OpKernels {
   sumSquares(x: F32): number;
   rmsnorm(x: F32, w: F32, y: F32, rstd: F32, rows: number, dim: number, eps: number): void;
   rmsnormBackward(x: F32, w: F32, rstd: F32, gy: F32, gx: F32 | null, gw: F32 | null, rows: number, dim: number, acc: number): void;
-  rope(x: F32, y: F32, positions: I32, tokens: number, heads: number, headDim: number, base: number, posScale: number, direction: number): void;
+  rope(x: F32, y: F32, positions: I32, tokens: number, heads: number, headDim: number, base: number, posScale: number, direction: number,
+    invFreq?: Float64Array | null, factor?: number): void;
   softmax(mode: number, x: F32, y: F32, rows: number, n: number): void;
   softmaxBackward(mode: number, y: F32, gy: F32, gx: F32, rows: number, n: number, acc: number): void;
   crossEntropy(logits: F32, targets: I32, loss: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number): void;
   crossEntropyBackward(logits: F32, targets: I32, lse: F32, coef: F32, gx: F32, rows: number, vocab: number, ignoreIndex: number, acc: number): void;
   attention(q: F32, k: F32, v: F32, o: F32, lse: F32, B: number, T: number, S: number, Hq: number, Hkv: number, D: number,
-    scale: number, causal: number, qOffset: number, kvCapacity?: number): void;
+    scale: number, causal: number, qOffset: number, kvCapacity?: number, segmentIds?: I32 | null, window?: number): void;
   attentionBackward(q: F32, k: F32, v: F32, o: F32, lse: F32, go: F32, gq: F32, gk: F32, gv: F32, B: number, T: number, S: number,
-    Hq: number, Hkv: number, D: number, scale: number, causal: number, qOffset: number, acc: number): void;
+    Hq: number, Hkv: number, D: number, scale: number, causal: number, qOffset: number, acc: number, segmentIds?: I32 | null, window?: number): void;
   embedding(table: F32, ids: I32, out: F32, rows: number, dim: number): void;
   embeddingBackward(gout: F32, ids: I32, gtable: F32, dim: number): void;
   adamw(p: F32, g: F32, m: F32, v: F32, lr: number, b1: number, b2: number, eps: number, wd: number, step: number): void;

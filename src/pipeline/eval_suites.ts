@@ -1,0 +1,86 @@
+// Evaluation suites the pipeline runs on every checkpoint of a stage, asynchronously, on a worker:
+// held-out loss and perplexity on a few built-in items written for this purpose (never in the training
+// corpus), and a small greedy generation check. Each suite yields to the event loop between items so
+// the worker's lease heartbeats keep going.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Json } from './store.js';
+
+export interface SuiteContext {
+  /** The run folder the checkpoint belongs to (its tokenizer.json is used). */
+  runDir: string;
+  /** Called between items (crash points, liveness). */
+  alive?: () => void;
+}
+
+export interface SuiteResult { metrics: Record<string, number>; samples?: Json }
+
+export const HELDOUT_ITEMS: { lang: 'ko' | 'en' | 'code'; text: string }[] = [
+  { lang: 'ko', text: '오늘 아침에는 비가 조금 내렸지만 오후가 되자 하늘이 맑게 개었다. 우리는 공원을 따라 천천히 걸으며 주말 계획을 이야기했다.' },
+  { lang: 'ko', text: '도서관은 평일 오전 아홉 시에 문을 열고, 빌린 책은 이 주 안에 돌려주어야 한다.' },
+  { lang: 'en', text: 'The committee met on Tuesday to review the budget, and most members agreed that the library needed new shelves before winter.' },
+  { lang: 'en', text: 'When the train finally arrived, the platform was crowded with travellers carrying bags, umbrellas and cups of coffee.' },
+  { lang: 'code', text: 'function clamp(value, low, high) {\n  if (value < low) return low;\n  if (value > high) return high;\n  return value;\n}\n' },
+  { lang: 'code', text: 'def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n' },
+];
+
+export const GENERATION_PROMPTS = ['서울은', 'The weather', 'function '];
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function open(ckDir: string, ctx: SuiteContext) {
+  const { loadModel } = await import('../model/checkpoint.js');
+  const { Tokenizer } = await import('../tokenizer/index.js');
+  const tokFile = [path.join(ctx.runDir, 'tokenizer.json'), path.join(ckDir, 'tokenizer.json')].find((f) => existsSync(f));
+  if (!tokFile) throw new Error(`${ctx.runDir}: no tokenizer.json to evaluate ${ckDir} with`);
+  return { model: loadModel(ckDir), tok: Tokenizer.load(tokFile) };
+}
+
+async function heldout(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
+  const { model, tok } = await open(ckDir, ctx);
+  const { noGrad, tidy } = await import('../tensor/index.js');
+  const per: Record<string, { nll: number; n: number }> = {};
+  let nll = 0, n = 0;
+  for (const item of HELDOUT_ITEMS) {
+    ctx.alive?.();
+    const ids = tok.encode(item.text).slice(0, model.config.maxSeqLen + 1);
+    const T = ids.length - 1;
+    if (T < 1) continue;
+    const loss = tidy(() => noGrad(() => model.loss(Int32Array.from(ids.slice(0, T)), Int32Array.from(ids.slice(1)), 1, T).item()));
+    nll += loss * T; n += T;
+    const p = (per[item.lang] ??= { nll: 0, n: 0 });
+    p.nll += loss * T; p.n += T;
+    await tick();
+  }
+  const metrics: Record<string, number> = { loss: nll / n, perplexity: Math.exp(nll / n), tokens: n };
+  for (const [lang, p] of Object.entries(per)) metrics[`loss_${lang}`] = p.nll / p.n;
+  return { metrics };
+}
+
+async function generation(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
+  const { model, tok } = await open(ckDir, ctx);
+  const { generate } = await import('../model/generate.js');
+  const samples: { prompt: string; text: string }[] = [];
+  let newTokens = 0, distinct = 0, valid = 0;
+  for (const prompt of GENERATION_PROMPTS) {
+    ctx.alive?.();
+    const g = generate(model, tok.encode(prompt), { maxNewTokens: 24, temperature: 0, stopTokens: [tok.special.eot], decode: (ids) => tok.decode(ids) });
+    const text = g.text ?? tok.decode(g.ids);
+    samples.push({ prompt, text });
+    newTokens += g.ids.length;
+    const pairs = g.ids.slice(1).map((t, i) => `${g.ids[i]},${t}`);
+    distinct += pairs.length ? new Set(pairs).size / pairs.length : 0;
+    if (text.trim().length > 0 && !text.includes('\uFFFD')) valid++;
+    await tick();
+  }
+  const k = GENERATION_PROMPTS.length;
+  return { metrics: { new_tokens: newTokens / k, distinct_2: distinct / k, valid_share: valid / k }, samples };
+}
+
+export const SUITES: Record<string, (ckDir: string, ctx: SuiteContext) => Promise<SuiteResult>> = { heldout, generate: generation };
+
+export async function runSuite(name: string, ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
+  const s = SUITES[name];
+  if (!s) throw new Error(`unknown evaluation suite "${name}" (have: ${Object.keys(SUITES).join(', ')})`);
+  return s(ckDir, ctx);
+}

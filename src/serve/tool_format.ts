@@ -1,0 +1,121 @@
+// Tool calls in hcx's chat template, and reading them back out of the model's text. The format (the same
+// as the exported Jinja template's, see CHAT_TEMPLATE_JINJA in src/tokenizer/special.ts):
+//   - the tools are listed at the end of the system turn (a system turn is added when there is none):
+//       # Tools\n\nYou may call one or more functions ... <tools>\n{tool as JSON}\n...</tools> ...
+//   - an assistant call:    <tool_call>\n{"name": "get_weather", "arguments": {"city": "Seoul"}}\n</tool_call>
+//     (several calls: one block each, separated by a newline; text before the first block is content)
+//   - a tool's result:      a user turn <tool_response>\n...\n</tool_response>
+import type { ChatMessage } from '../tokenizer/index.js';
+import type { ChatMessageIn, ToolSpec } from './request_chat.js';
+
+export const TOOL_CALL_OPEN = '<tool_call>';
+export const TOOL_CALL_CLOSE = '</tool_call>';
+
+const TOOLS_INTRO = '# Tools\n\nYou may call one or more functions to assist with the user query. The functions, as JSON schemas:\n<tools>\n';
+const TOOLS_OUTRO = '</tools>\n\nTo call a function, answer with one block per call:\n<tool_call>\n{"name": <function-name>, "arguments": <arguments-json-object>}\n</tool_call>';
+
+/** The text of one call, as the model writes it (arguments: a JSON text). */
+export const callText = (name: string, args: string): string => `${TOOL_CALL_OPEN}\n{"name": ${JSON.stringify(name)}, "arguments": ${args}}\n${TOOL_CALL_CLOSE}`;
+
+/** The tools block of the system turn. `raw` are the tools as the client sent them. */
+export function toolsText(raw: unknown[]): string {
+  return TOOLS_INTRO + raw.map((t) => JSON.stringify(t) + '\n').join('') + TOOLS_OUTRO;
+}
+
+/** Messages with tools, calls and results -> the plain role/content turns of hcx's template. */
+export function toTemplateMessages(messages: readonly ChatMessageIn[], rawTools: unknown[] | null): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const m of messages) {
+    if (m.role === 'tool') { out.push({ role: 'user', content: `<tool_response>\n${m.content}\n</tool_response>` }); continue; }
+    if (m.role === 'assistant' && m.toolCalls?.length) {
+      out.push({ role: 'assistant', content: m.content + (m.content ? '\n' : '') + m.toolCalls.map((c) => callText(c.name, c.arguments)).join('\n') });
+      continue;
+    }
+    out.push({ role: m.role, content: m.content });
+  }
+  if (rawTools && rawTools.length) {
+    const block = toolsText(rawTools);
+    if (out[0]?.role === 'system') out[0] = { role: 'system', content: out[0].content + '\n\n' + block };
+    else out.unshift({ role: 'system', content: block });
+  }
+  return out;
+}
+
+export type ToolEvent = { content: string } | { call: { name: string; arguments: string } };
+
+/**
+ * Splits streamed model text into content and tool calls. Content is released as it comes, except a tail
+ * that may be the start of `<tool_call>` and trailing whitespace (which separates calls); a call is
+ * released when its `</tool_call>` arrives. A block that does not parse, or never closes, is content.
+ * The non-streaming reply runs the same parser over the whole text, so both agree.
+ */
+export class ToolCallParser {
+  private buf = '';
+  private inCall = false;
+  calls = 0;
+
+  push(text: string): ToolEvent[] {
+    this.buf += text;
+    const ev: ToolEvent[] = [];
+    for (;;) {
+      if (this.inCall) {
+        const end = this.buf.indexOf(TOOL_CALL_CLOSE);
+        if (end < 0) return ev;
+        const body = this.buf.slice(TOOL_CALL_OPEN.length, end);
+        const call = parseCall(body);
+        if (call) { ev.push({ call }); this.calls++; } else ev.push({ content: this.buf.slice(0, end + TOOL_CALL_CLOSE.length) });
+        this.buf = this.buf.slice(end + TOOL_CALL_CLOSE.length);
+        this.inCall = false;
+        continue;
+      }
+      const at = this.buf.indexOf(TOOL_CALL_OPEN);
+      if (at >= 0) {
+        const before = this.buf.slice(0, at);
+        if (before.trim()) ev.push({ content: this.calls ? before : before.replace(/\s+$/, '') });
+        this.buf = this.buf.slice(at);
+        this.inCall = true;
+        continue;
+      }
+      // Hold back a possible start of the open tag and trailing whitespace.
+      let hold = 0;
+      for (let k = Math.min(TOOL_CALL_OPEN.length - 1, this.buf.length); k > 0; k--) if (this.buf.endsWith(TOOL_CALL_OPEN.slice(0, k))) { hold = k; break; }
+      let cut = this.buf.length - hold;
+      while (cut > 0 && /\s/.test(this.buf[cut - 1])) cut--;
+      if (cut > 0) { ev.push({ content: this.buf.slice(0, cut) }); this.buf = this.buf.slice(cut); }
+      return ev;
+    }
+  }
+
+  /** The end of the text: what is held back is content (unless it is only whitespace after calls). */
+  finish(): ToolEvent[] {
+    const rest = this.buf;
+    this.buf = '';
+    if (!rest || (this.calls > 0 && !rest.trim())) return [];
+    return [{ content: rest }];
+  }
+}
+
+function parseCall(body: string): { name: string; arguments: string } | null {
+  try {
+    const o = JSON.parse(body) as { name?: unknown; arguments?: unknown };
+    if (typeof o !== 'object' || o === null || typeof o.name !== 'string') return null;
+    const args = o.arguments ?? {};
+    return { name: o.name, arguments: typeof args === 'string' ? args : JSON.stringify(args) };
+  } catch {
+    return null;
+  }
+}
+
+/** Whole-text form of the parser: content and calls of a finished reply. */
+export function parseToolCalls(text: string): { content: string; calls: { name: string; arguments: string }[] } {
+  const p = new ToolCallParser();
+  let content = '';
+  const calls: { name: string; arguments: string }[] = [];
+  for (const e of [...p.push(text), ...p.finish()]) {
+    if ('call' in e) calls.push(e.call);
+    else content += e.content;
+  }
+  return { content, calls };
+}
+
+export type { ToolSpec };
