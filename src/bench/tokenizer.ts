@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { sharedDataDir } from '../tokenizer/inputs.js';
-import { trainTokenizer } from '../tokenizer/index.js';
+import { SPLIT_MODES, trainTokenizer, type SplitMode } from '../tokenizer/index.js';
 import { codeDocs, englishDocs, koreanDocs, splitDocs } from './tokenizer_heldout.js';
 
 interface Enc { name: string; encode(s: string): number[]; decode?(ids: number[]): string }
@@ -115,6 +115,7 @@ export function targets(hcx: Row, peerRows: Row[]) {
 const options = {
   json: { type: 'boolean', description: 'print one JSON document' },
   vocab: { type: 'numbers', integer: true, min: 1, default: [32000, 100000], description: 'hcx vocabulary sizes to train' },
+  split: { type: 'string', default: 'guided', description: `comma-separated hcx split modes to train (${SPLIT_MODES.join(', ')}); rows other than guided are named hcx-<vocab>-<split>` },
   'code-mb': { type: 'number', min: 0, default: 6, description: 'MB of code in the training and held-out text' },
   'peers-dir': { type: 'string', placeholder: 'DIR', description: 'where the peer tokenizers are installed (default: $HCX_TOKENIZER_PEERS)' },
 } as const satisfies OptionTable;
@@ -122,6 +123,8 @@ const options = {
 export const command = defineCommand({ summary: 'tokens per character/word/byte on held-out Korean, English and code: hcx against peer tokenizers', options, run });
 
 async function run(o: Values<typeof options>): Promise<void> {
+  const splits = o.split.split(',').map((x) => x.trim()) as SplitMode[];
+  for (const sp of splits) if (!SPLIT_MODES.includes(sp)) throw new Error(`hcx bench tokenizer: --split must list ${SPLIT_MODES.join(', ')}, got "${sp}"`);
   const d = sharedDataDir();
   if (!existsSync(d)) throw new Error(`hcx bench tokenizer: needs the shared data at ${d}`);
   // Peers first, so a wrong --peers-dir shows before minutes of training.
@@ -132,10 +135,10 @@ async function run(o: Values<typeof options>): Promise<void> {
   const mb = (s: string) => Buffer.byteLength(s) / 1e6;
   const info = { trainMB: { ko: mb(ko.train.join('')), en: mb(en.train.join('')), code: mb(cd.train.join('')) }, heldMB: { ko: mb(heldKo), en: mb(heldEn), code: mb(heldCode) } };
   const encs: Array<Enc & { trainSeconds?: number; vocab?: number }> = [];
-  for (const v of o.vocab) {
+  for (const v of o.vocab) for (const split of splits) {
     const t0 = performance.now();
-    const tok = await trainTokenizer({ texts: [...ko.train, ...en.train, ...cd.train], vocabSize: v });
-    encs.push({ name: `hcx-${Math.round(v / 1000)}k`, encode: (s) => tok.encode(s), decode: (ids) => tok.decode(ids), trainSeconds: (performance.now() - t0) / 1000, vocab: tok.vocabSize });
+    const tok = await trainTokenizer({ texts: [...ko.train, ...en.train, ...cd.train], vocabSize: v, split });
+    encs.push({ name: `hcx-${Math.round(v / 1000)}k${split === 'guided' ? '' : `-${split}`}`, encode: (s) => tok.encode(s), decode: (ids) => tok.decode(ids), trainSeconds: (performance.now() - t0) / 1000, vocab: tok.vocabSize });
   }
   encs.push(...peerEncs);
   const words = heldEn.split(/\s+/).filter((w) => w).length;
