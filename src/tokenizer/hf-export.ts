@@ -1,13 +1,15 @@
 // Export to Hugging Face tokenizer.json (+ tokenizer_config.json with the chat template).
 // What carries over exactly: the byte-level BPE (vocabulary spelt with GPT-2's byte map, merges in rank
-// order, ignore_merges false), the special tokens, and the pre-tokenizer regex of split modes 'rules' and
-// 'none' — for those, tokenizers.js (and Rust tokenizers) give the same ids as hcx on any valid text.
+// order), the special tokens, and the pre-tokenizer regex of split modes 'guided' (Llama 3's regex, with
+// ignore_merges true as hcx and llama.cpp do for it), 'rules' and 'none' (ignore_merges false) — for those,
+// tokenizers.js and transformers give the same ids as hcx on any valid text.
 // What cannot: the statistical segmenter of split mode 'model' is not a regex, so the export writes the
 // rule splitter's regex in its place; ids then differ on Korean words where the model and the rule disagree
-// (measured by the export test and `hcx tokenizer export`). Lone surrogates also differ: HF encodes text with
-// TextEncoder, which replaces them by U+FFFD, while hcx keeps them (WTF-8).
+// (fidelity.ts; exportHf warns). Lone surrogates also differ: HF encodes text with TextEncoder, which
+// replaces them by U+FFFD, while hcx keeps them (WTF-8).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { exportWarning } from './fidelity.js';
 import { patternSource } from './pretokenize.js';
 import { CHAT_TEMPLATE_JINJA } from './special.js';
 import { bytesToByteLevel } from './utf8.js';
@@ -43,7 +45,7 @@ export function toHfTokenizerJson(tok: Tokenizer): Record<string, unknown> {
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
     model: {
       type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+      fuse_unk: false, byte_fallback: false, ignore_merges: tok.split === 'guided', vocab, merges,
     },
   };
 }
@@ -64,8 +66,10 @@ export function toHfTokenizerConfig(tok: Tokenizer): Record<string, unknown> {
   };
 }
 
-/** Writes tokenizer.json and tokenizer_config.json into dir. */
-export function exportHf(tok: Tokenizer, dir: string): void {
+/** Writes tokenizer.json and tokenizer_config.json into dir; `warn` gets the warning of an inexact export. */
+export function exportHf(tok: Tokenizer, dir: string, opts: { warn?: (message: string) => void } = {}): void {
+  const w = exportWarning(tok.split, 'hf');
+  if (w) (opts.warn ?? console.warn)(w);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(toHfTokenizerJson(tok)));
   writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(toHfTokenizerConfig(tok), null, 2));

@@ -8,7 +8,8 @@ export { trainSegmenter, crossValidateSegmenter, reverseWord, type SegmenterTrai
 export { defaultSegmenter, DEFAULT_SEGMENTER_PATH } from './default-segmenter.js';
 export { analyzeSegmenter, readConlluTagged, type SegmenterAnalysis, type TaggedWord } from './segmenter-analysis.js';
 export { readConllu, readKiwiEval, scoreBoundaries, projectBoundaries, type GoldWord, type BoundaryScore } from './morph-data.js';
-export { pretokenize, patternSource, RuleSplitter, type SplitMode, type MorphemeSplitter } from './pretokenize.js';
+export { pretokenize, patternSource, splitGuided, RuleSplitter, LLAMA3_PATTERN, SPLIT_MODES, type SplitMode, type MorphemeSplitter } from './pretokenize.js';
+export { exportDifference, exportWarning, type ExportTarget } from './fidelity.js';
 export { wtf8Encode, wtf8Decode, bytesToByteLevel, BYTE_TO_UNICODE } from './utf8.js';
 export { exportHf, toHfTokenizerJson, toHfTokenizerConfig } from './hf-export.js';
 export { readTexts, sharedDataDir } from './inputs.js';

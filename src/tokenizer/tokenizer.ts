@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BpeModel } from './bpe.js';
 import { wtf8Decode, wtf8Encode } from './utf8.js';
-import { compilePattern, patternSource, splitChunk, type SplitMode } from './pretokenize.js';
+import { compilePattern, patternSource, splitChunk, SPLIT_MODES, type SplitMode } from './pretokenize.js';
 import { Segmenter } from './segmenter.js';
 import { chatText, CHAT_TEMPLATE_JINJA, roleName, SPECIAL_NAMES, SPECIAL_TOKENS, type ChatMessage, type SpecialIds } from './special.js';
 import { hcxChatEncoding, hcxMessages } from './hcx_chat.js';
@@ -16,7 +16,10 @@ export type { EncodeOptions } from './types.js';
 export interface TokenizerFile {
   format: 'hcx-tokenizer';
   version: 1;
+  /** The split mode; whether exports reproduce it exactly is `exportFidelity(split)` (README, Tokenizer). */
   split: SplitMode;
+  /** For 'guided': what cut Hangul words into morphemes while training (informative; encoding does not use it). */
+  guide?: 'segmenter' | 'rules' | 'none';
   /** The pre-tokenizer regex (informative; the code for `split` is authoritative and must produce it). */
   pattern: string;
   /** base64 of the segmenter model, when split is 'model'. */
@@ -38,6 +41,8 @@ export class Tokenizer implements TextTokenizer {
   readonly bpe: BpeModel;
   readonly split: SplitMode;
   readonly segmenter: Segmenter | null;
+  /** For 'guided': what guided training (recorded in the file). */
+  readonly guide: 'segmenter' | 'rules' | 'none' | undefined;
   /** Ids of the special tokens (after the learned tokens). */
   readonly special: SpecialIds;
   private readonly re: RegExp;
@@ -47,12 +52,18 @@ export class Tokenizer implements TextTokenizer {
   // chunk -> ids. Text repeats its words, so most chunks are looked up, not segmented and merged again.
   private cache = new Map<string, number[]>();
   private readonly scratch: number[] = [];
+  private readonly wholeChunkLookup: boolean;
 
-  constructor(opts: { merges: Int32Array; split: SplitMode; segmenter?: Segmenter | null }) {
+  constructor(opts: { merges: Int32Array; split: SplitMode; segmenter?: Segmenter | null; guide?: 'segmenter' | 'rules' | 'none' }) {
+    if (!SPLIT_MODES.includes(opts.split)) throw new Error(`tokenizer: unknown split mode "${opts.split}" (${SPLIT_MODES.join(', ')})`);
     if (opts.split === 'model' && !opts.segmenter) throw new Error("tokenizer: split 'model' needs a segmenter");
     this.bpe = new BpeModel(opts.merges);
     this.split = opts.split;
     this.segmenter = opts.split === 'model' ? opts.segmenter! : null;
+    this.guide = opts.split === 'guided' ? opts.guide ?? 'none' : undefined;
+    // llama.cpp's llama-bpe looks a whole pre-token up in the vocabulary before merging (ignore_merges); the
+    // guided mode does the same, and its tokenizer.json says so, so that all three agree.
+    this.wholeChunkLookup = opts.split === 'guided';
     this.re = compilePattern(this.split);
     const special: Record<string, number> = {};
     SPECIAL_NAMES.forEach((name, i) => {
@@ -111,6 +122,15 @@ export class Tokenizer implements TextTokenizer {
   }
 
   private encodeChunk(chunk: string): number[] {
+    if (this.wholeChunkLookup) {
+      const bytes = this.scratch;
+      bytes.length = 0;
+      wtf8Encode(chunk, bytes);
+      const ids: number[] = [];
+      const whole = this.bpe.idOf(bytes);
+      if (whole >= 0) ids.push(whole); else this.bpe.encodeBytes(bytes, ids);
+      return this.remember(chunk, ids);
+    }
     const pieces: string[] = [];
     splitChunk(chunk, this.segmenter, pieces);
     const ids: number[] = [];
@@ -120,6 +140,10 @@ export class Tokenizer implements TextTokenizer {
       wtf8Encode(p, bytes);
       this.bpe.encodeBytes(bytes, ids);
     }
+    return this.remember(chunk, ids);
+  }
+
+  private remember(chunk: string, ids: number[]): number[] {
     if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
     this.cache.set(chunk, ids);
     return ids;
@@ -208,7 +232,7 @@ export class Tokenizer implements TextTokenizer {
     const special: Record<string, number> = {};
     for (const [id, s] of this.specialById) special[s] = id;
     return {
-      format: 'hcx-tokenizer', version: 1, split: this.split, pattern: patternSource(this.split),
+      format: 'hcx-tokenizer', version: 1, split: this.split, ...(this.guide ? { guide: this.guide } : {}), pattern: patternSource(this.split),
       ...(this.segmenter ? { segmenter: Buffer.from(this.segmenter.toBytes()).toString('base64') } : {}),
       merges: Array.from(this.bpe.merges), special,
     };
@@ -216,10 +240,11 @@ export class Tokenizer implements TextTokenizer {
 
   static fromJSON(f: TokenizerFile): Tokenizer {
     if (f.format !== 'hcx-tokenizer' || f.version !== 1) throw new Error('tokenizer: not an hcx tokenizer file (format/version)');
+    if (!SPLIT_MODES.includes(f.split)) throw new Error(`tokenizer: unknown split mode "${f.split}" in the file (${SPLIT_MODES.join(', ')})`);
     if (f.merges.length % 3 !== 0) throw new Error('tokenizer: merges must be (left, right, result) triples');
     if (f.pattern !== patternSource(f.split)) throw new Error('tokenizer: file was made with a different pre-tokenizer pattern');
     const segmenter = f.split === 'model' ? Segmenter.fromBytes(Buffer.from(f.segmenter ?? '', 'base64')) : null;
-    const tok = new Tokenizer({ merges: Int32Array.from(f.merges), split: f.split, segmenter });
+    const tok = new Tokenizer({ merges: Int32Array.from(f.merges), split: f.split, segmenter, guide: f.guide });
     for (const [s, id] of Object.entries(f.special)) {
       if (tok.idBySpecial.get(s) !== id) throw new Error(`tokenizer: special token ${s} has id ${id} in the file, ${tok.idBySpecial.get(s)} here`);
     }

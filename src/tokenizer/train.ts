@@ -1,7 +1,8 @@
 // trainTokenizer: count pre-tokens over a text stream, then learn BPE merges over the unique pre-tokens.
 import { learnMerges } from './bpe-train.js';
+import { latin1 } from './bpe.js';
 import { wtf8Encode } from './utf8.js';
-import { compilePattern, splitChunk, type SplitMode } from './pretokenize.js';
+import { compilePattern, RuleSplitter, splitChunk, splitGuided, SPLIT_MODES, type MorphemeSplitter, type SplitMode } from './pretokenize.js';
 import { defaultSegmenter } from './default-segmenter.js';
 import { Segmenter } from './segmenter.js';
 import { SPECIAL_NAMES } from './special.js';
@@ -14,9 +15,10 @@ export interface TrainTokenizerOptions {
   /** Total vocabulary: 256 bytes + learned tokens + the special tokens. */
   vocabSize: number;
   /**
-   * How Hangul runs are split before BPE: 'model' (statistical segmenter: `segmenter`, else the shipped model),
-   * 'rules' (the particle/ending rule, exactly expressible in tokenizer.json), 'none'. Default: 'model' when a
-   * model is available, else 'rules'.
+   * The split mode (pretokenize.ts). Default 'guided': Llama 3's pre-tokenizer when encoding, so tokenizer.json
+   * and GGUF exports give the same ids; merges learned within morphemes, cut by `segmenter`, else the shipped
+   * model, else (no model file) the rule splitter. 'model': the segmenter also cuts words when encoding (fewer
+   * Korean tokens, but exports differ on some Korean words); 'rules'; 'none'.
    */
   split?: SplitMode;
   segmenter?: Segmenter;
@@ -28,9 +30,12 @@ export interface TrainTokenizerOptions {
 }
 
 export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Tokenizer> {
-  const segmenter = opts.segmenter ?? (opts.split === undefined || opts.split === 'model' ? defaultSegmenter() : null);
-  const split: SplitMode = opts.split ?? (segmenter ? 'model' : 'rules');
+  const split: SplitMode = opts.split ?? 'guided';
+  if (!SPLIT_MODES.includes(split)) throw new Error(`trainTokenizer: unknown split mode "${split}" (${SPLIT_MODES.join(', ')})`);
+  const segmenter = opts.segmenter ?? (split === 'guided' || split === 'model' ? defaultSegmenter() : null);
   if (split === 'model' && !segmenter) throw new Error("trainTokenizer: split 'model' needs a segmenter and the shipped one is missing");
+  // What cuts a Hangul run into training pieces; for 'guided' it shapes the merges only, never the encoding.
+  const guide: MorphemeSplitter | null = split === 'model' ? segmenter : split === 'guided' ? segmenter ?? new RuleSplitter() : null;
   const numSpecial = SPECIAL_NAMES.length;
   if (opts.vocabSize < 256 + numSpecial) throw new Error(`trainTokenizer: vocabSize must be at least ${256 + numSpecial}`);
   const limit = opts.maxUniqueChunks ?? 4_000_000;
@@ -60,12 +65,11 @@ export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Token
   const parts: string[] = [], b: number[] = [];
   for (const [c, v] of chunks) {
     parts.length = 0;
-    splitChunk(c, split === 'model' ? segmenter : null, parts);
+    if (split === 'guided') splitGuided(c, guide, parts); else splitChunk(c, guide, parts);
     for (const p of parts) {
       b.length = 0;
       wtf8Encode(p, b);
-      let key = '';
-      for (let i = 0; i < b.length; i += 4096) key += String.fromCharCode.apply(null, b.slice(i, i + 4096));
+      const key = latin1(b);
       pieces.set(key, (pieces.get(key) ?? 0) + v);
     }
   }
@@ -74,5 +78,8 @@ export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Token
   // 3. Merges.
   const { merges } = learnMerges(pieces, opts.vocabSize - numSpecial, opts.minFrequency ?? 2,
     opts.onProgress && ((p) => opts.onProgress!({ phase: 'merge', merges: p.merges, target: p.target })));
-  return new Tokenizer({ merges, split, segmenter: split === 'model' ? segmenter : null });
+  return new Tokenizer({
+    merges, split, segmenter: split === 'model' ? segmenter : null,
+    guide: split !== 'guided' ? undefined : guide === segmenter ? 'segmenter' : 'rules',
+  });
 }

@@ -44,6 +44,9 @@ export const command = defineCommand({
       written.push(file);
     }
     console.log(`exported ${model.numParameters.toLocaleString('en')} parameters with tokenizer ${tokFile}:\n  ${written.join('\n  ')}`);
-    if (tok.split === 'model') console.log('note: the morpheme segmenter is not expressible in tokenizer.json or GGUF; Korean text may tokenize differently there (token ids are exact).');
+    // The tokenizer.json export warns by itself (exportHf); GGUF's tokenizer is written here.
+    const { exportWarning } = await import('../../tokenizer/index.js');
+    const w = format !== 'hf' ? exportWarning(tok.split, 'gguf') : null;
+    if (w) console.error(`${w} (Token ids given to the exported model directly are unaffected.)`);
   },
 });
