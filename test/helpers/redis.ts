@@ -5,9 +5,13 @@ import { createServer } from 'node:net';
 
 const BIN = process.env.HCX_REDIS_SERVER ?? 'redis-server';
 
+/** Why the Redis suites skip, or false; with HCX_REQUIRE_REDIS=1 (CI, where it is installed) a skip is an error. */
 export function redisMissing(): string | false {
   const r = spawnSync(BIN, ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? false : `${BIN} not installed (apt-get install -y redis-server)`;
+  if (r.status === 0) return false;
+  const why = `${BIN} not installed (apt-get install -y redis-server)`;
+  if (process.env.HCX_REQUIRE_REDIS === '1') throw new Error(`HCX_REQUIRE_REDIS=1 but ${why}`);
+  return why;
 }
 
 export function freePort(): Promise<number> {
