@@ -52,6 +52,8 @@ export type ToolEvent = { content: string } | { call: { name: string; arguments:
 export class ToolCallParser {
   private buf = '';
   private inCall = false;
+  /** Whitespace before an open tag: dropped if the block is a call, content if it is not. */
+  private gap = '';
   calls = 0;
 
   push(text: string): ToolEvent[] {
@@ -63,15 +65,18 @@ export class ToolCallParser {
         if (end < 0) return ev;
         const body = this.buf.slice(TOOL_CALL_OPEN.length, end);
         const call = parseCall(body);
-        if (call) { ev.push({ call }); this.calls++; } else ev.push({ content: this.buf.slice(0, end + TOOL_CALL_CLOSE.length) });
+        if (call) { ev.push({ call }); this.calls++; } else ev.push({ content: this.gap + this.buf.slice(0, end + TOOL_CALL_CLOSE.length) });
         this.buf = this.buf.slice(end + TOOL_CALL_CLOSE.length);
         this.inCall = false;
+        this.gap = '';
         continue;
       }
       const at = this.buf.indexOf(TOOL_CALL_OPEN);
       if (at >= 0) {
         const before = this.buf.slice(0, at);
-        if (before.trim()) ev.push({ content: this.calls ? before : before.replace(/\s+$/, '') });
+        const text = before.replace(/\s+$/, '');
+        if (text) ev.push({ content: text });
+        this.gap = before.slice(text.length);
         this.buf = this.buf.slice(at);
         this.inCall = true;
         continue;
@@ -88,8 +93,9 @@ export class ToolCallParser {
 
   /** The end of the text: what is held back is content (unless it is only whitespace after calls). */
   finish(): ToolEvent[] {
-    const rest = this.buf;
+    const rest = (this.inCall ? this.gap : '') + this.buf;
     this.buf = '';
+    this.gap = '';
     if (!rest || (this.calls > 0 && !rest.trim())) return [];
     return [{ content: rest }];
   }

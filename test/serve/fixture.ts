@@ -14,19 +14,21 @@ const TEXTS = [
   'Continuous batching lets sequences join and leave the batch at every step. ',
 ];
 
-let cached: Promise<{ tok: Tokenizer; model: Transformer }> | null = null;
+const cached = new Map<number, Promise<{ tok: Tokenizer; model: Transformer }>>();
 
-export function tiny(): Promise<{ tok: Tokenizer; model: Transformer }> {
-  cached ??= (async () => {
+/** The tiny model; `maxSeqLen` beyond 256 for prompts such as a tools block (the weights do not depend on it). */
+export function tiny(maxSeqLen = 256): Promise<{ tok: Tokenizer; model: Transformer }> {
+  let m = cached.get(maxSeqLen);
+  if (!m) cached.set(maxSeqLen, (m = (async () => {
     const tok = await trainTokenizer({ texts: TEXTS.map((t) => t.repeat(3)), vocabSize: 330, split: 'rules' });
-    const cfg: ModelConfig = { ...PRESETS.test, vocabSize: tok.vocabSize, maxSeqLen: 256 };
+    const cfg: ModelConfig = { ...PRESETS.test, vocabSize: tok.vocabSize, maxSeqLen };
     const model = new Transformer(cfg, 11);
     // Keep random replies from ending at once: end-of-turn and end-of-text get very low logits.
     const head = model.param('lm_head.weight');
     for (const id of [tok.special.endofturn, tok.special.eot]) head.data.fill(0, id * cfg.dModel, (id + 1) * cfg.dModel);
     return { tok, model };
-  })();
-  return cached;
+  })()));
+  return m;
 }
 
 export function tinyEngine(tok: Tokenizer, model: Transformer, opts: EngineOptions = {}): Engine {

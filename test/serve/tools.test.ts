@@ -32,7 +32,7 @@ test('tools, calls and results in the template', () => {
   assert.equal(toTemplateMessages(parseMessages([{ role: 'user', content: 'x' }]), [ADD])[0].role, 'system');
 });
 
-test('the streaming tool-call parser agrees with the whole-text one, split anywhere', { skip: 'unfinished: this case fails or hangs (see the branch report); to debug next' }, () => {
+test('the streaming tool-call parser agrees with the whole-text one, split anywhere', () => {
   const texts = [
     'Let me check.\n' + callText('get_weather', '{"city": "Seoul", "unit": "c"}') + '\n' + callText('add', '{"a": 1, "b": 2}'),
     callText('add', '{"a": 1, "b": 2}'),
@@ -66,7 +66,7 @@ test('the streaming tool-call parser agrees with the whole-text one, split anywh
 });
 
 let server: HcxServer;
-const { tok, model } = await tiny();
+const { tok, model } = await tiny(1024); // the tools block alone is ~450 tokens
 before(async () => { server = await startServer(tinyEngine(tok, model), tok, { modelName: 'tiny' }); });
 after(() => server.close(0));
 const post = (body: unknown) => fetch(server.url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -74,7 +74,7 @@ const quote = tok.encode('"')[0];
 const ajv = new Ajv({ strict: false });
 const validators = { get_weather: ajv.compile(WEATHER.function.parameters), add: ajv.compile(ADD.function.parameters) };
 
-test('tool_choice named / required: calls parse and their arguments validate (constrained decoding)', { skip: 'unfinished: this case fails or hangs (see the branch report); to debug next' }, async () => {
+test('tool_choice named / required: calls parse and their arguments validate (constrained decoding)', async () => {
   const base = { messages: [{ role: 'user', content: 'What is the weather in Seoul?' }], tools: [WEATHER, ADD], temperature: 1, max_tokens: 200, logit_bias: { [quote]: 4 } };
   for (let seed = 0; seed < 5; seed++) {
     for (const choice of [{ type: 'function', function: { name: 'get_weather' } }, 'required'] as const) {
@@ -100,7 +100,7 @@ test('tool_choice named / required: calls parse and their arguments validate (co
   assert.ok(auto.usage.prompt_tokens > noneTokens);
 });
 
-test('streamed tool calls: a delta with id, type and name, then the arguments, then finish_reason tool_calls', { skip: 'unfinished: this case fails or hangs (see the branch report); to debug next' }, async () => {
+test('streamed tool calls: a delta with id, type and name, then the arguments, then finish_reason tool_calls', async () => {
   const res = await post({ messages: [{ role: 'user', content: 'add 1 and 2' }], tools: [ADD], tool_choice: 'required', parallel_tool_calls: false, temperature: 1, seed: 4, max_tokens: 120, stream: true });
   const deltas: any[] = [];
   let finish = null;
