@@ -41,3 +41,21 @@ export function greedyChat(tok: Tokenizer, model: Transformer, content: string, 
   const g = generate(model, ids, { maxNewTokens: maxTokens, stopTokens: [tok.special.endofturn, tok.special.eot] });
   return tok.decode(g.ids, { skipSpecial: true });
 }
+
+/** log-softmax of the model's next-token logits after each prefix of `ids` (the reference for logprobs). */
+export function nextTokenLogprobs(model: Transformer, ids: number[]): Float32Array[] {
+  const V = model.config.vocabSize;
+  const logits = model.infer(Int32Array.from(ids), 1, ids.length);
+  return ids.map((_, p) => {
+    const row = logits.data.slice(p * V, (p + 1) * V);
+    const mx = Math.max(...row);
+    const lse = mx + Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
+    return row.map((x) => x - lse);
+  });
+}
+
+/** What greedy decoding gives for a plain-text prompt by the reference generator (until end-of-text or end-of-turn). */
+export function greedyText(tok: Tokenizer, model: Transformer, prompt: string, maxTokens: number): string {
+  const g = generate(model, tok.encode(prompt), { maxNewTokens: maxTokens, stopTokens: [tok.special.eot, tok.special.endofturn] });
+  return tok.decode(g.ids, { skipSpecial: true });
+}

@@ -3,7 +3,7 @@
 // /v1/models/{id}, vLLM's tokenizer routes, request limits, and tokenizing off the event loop.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tiny, tinyEngine } from './fixture.js';
+import { nextTokenLogprobs, tiny, tinyEngine } from './fixture.js';
 import { startServer, type HcxServer } from '../../src/serve/server.js';
 import { sseEvents } from '../../src/serve/chat.js';
 
@@ -19,16 +19,7 @@ after(() => server.close(0));
 const post = (path: string, body: unknown) => fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const json = async (path: string, body: unknown) => { const r = await post(path, body); return { status: r.status, body: await r.json() }; };
 
-/** log-softmax of the model's next-token logits after each prefix of `ids`. */
-function logprobsOf(ids: number[]): Float32Array[] {
-  const logits = model.infer(Int32Array.from(ids), 1, ids.length);
-  return ids.map((_, p) => {
-    const row = logits.data.slice(p * V, (p + 1) * V);
-    const mx = Math.max(...row);
-    const lse = mx + Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
-    return row.map((x) => x - lse);
-  });
-}
+const logprobsOf = (ids: number[]) => nextTokenLogprobs(model, ids);
 
 test('echo + max_tokens 1 + logprobs: a stop token as the generated token keeps its entry (lm-eval drops the last)', async () => {
   const context = 'The quick brown', continuation = ' fox jumps';
