@@ -33,6 +33,6 @@ ARGS=$(pip_local_args)
 "$VENV/bin/pip" install -q --no-deps $ARGS lm-eval 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 # What lm-eval's evaluator imports for local-completions beyond the packages above (found by importing it).
 # shellcheck disable=SC2086
-"$VENV/bin/pip" install -q --no-deps $ARGS sacrebleu portalocker tabulate colorama lxml 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+"$VENV/bin/pip" install -q --no-deps $ARGS sacrebleu portalocker tabulate colorama lxml tenacity 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 if "$VENV/bin/python" -c "import torch, transformers" 2>/dev/null; then echo "python venv: $VENV"; exit 0; fi
 echo "python venv: could not install torch/transformers from the local wheelhouse"; exit 3

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
-import type { Transformer } from '../../src/model/transformer.js';
+import { Transformer } from '../../src/model/transformer.js';
+import { Rng } from '../../src/tensor/index.js';
 import type { Tokenizer } from '../../src/tokenizer/index.js';
 import { tiny } from './fixture.js';
 
@@ -41,6 +42,11 @@ export interface LiveOptions {
   maxSeqLen?: number;
   /** More `hcx serve` flags. */
   args?: string[];
+  /**
+   * Give end-of-text a large random head row, so that it is the most likely next token after about half of
+   * all prefixes (the fixture's default makes it nearly never so): scoring then meets stop tokens.
+   */
+  eotLikely?: boolean;
   /** How long to wait for the server to come up (default 30 s). */
   startMs?: number;
 }
@@ -50,7 +56,13 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startLiveServer(opts: LiveOptions = {}): Promise<LiveServer> {
-  const { tok, model } = await tiny(opts.maxSeqLen ?? 1024);
+  const { tok, model: base } = await tiny(opts.maxSeqLen ?? 1024);
+  let model = base;
+  if (opts.eotLikely) {
+    model = Transformer.fromTensors(base.config, (name) => Float32Array.from(base.param(name).data));
+    const head = model.param('lm_head.weight').data, d = base.config.dModel, rng = new Rng(7);
+    for (let j = 0; j < d; j++) head[tok.special.eot * d + j] = 40 * (rng.next() - 0.5);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'hcx-live-'));
   const name = opts.name ?? 'tiny-live';
   const runDir = path.join(dir, name);

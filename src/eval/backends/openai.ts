@@ -146,11 +146,18 @@ export function parseEcho(choice: CompletionChoice | undefined, ctxChars: number
   let logprob = 0;
   let isGreedy = true;
   let n = 0;
-  const promptTokens = choice?.finish_reason === 'length' ? lp.tokens.length - generated : lp.tokens.length;
+  let promptTokens = lp.tokens.length;
+  if (choice?.finish_reason === 'length') promptTokens -= generated;
+  else if (choice?.finish_reason === 'stop' && promptTokens > 0) {
+    // A stop token's entry (OpenAI, vLLM and hcx list it) sits at the prompt's end; so do the trailing byte
+    // tokens of a prompt that ends in a multi-byte character, but those read as U+FFFD or nothing.
+    const k = promptTokens - 1;
+    if (lp.text_offset[k] >= promptChars && !/^\uFFFD*$/.test(lp.tokens[k])) promptTokens = k;
+  }
   for (let i = 0; i < promptTokens; i++) {
     const start = lp.text_offset[i];
     const end = i + 1 < lp.text_offset.length ? lp.text_offset[i + 1] : start + lp.tokens[i].length;
-    if (start >= promptChars && !(start === promptChars && choice?.finish_reason === 'length')) break;
+    if (start > promptChars) break;
     if (end <= ctxChars) continue;
     const l = lp.token_logprobs[i];
     if (l === null) throw new Error('the server gave no logprob for a continuation token');
