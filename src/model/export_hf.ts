@@ -89,7 +89,8 @@ export function exportHfModel(model: Transformer, tok: Tokenizer | null, dir: st
   const ids = { bos: sp ? sp.eot : null, eos: sp ? [sp.endofturn, sp.eot] : [], pad: sp ? sp.pad : null };
   saveSafetensors(path.join(dir, 'model.safetensors'), hfTensors(model, dtype), { format: 'pt' });
   writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(hfConfig(c, ids, dtype), null, 2) + '\n');
-  const gen = { _from_model_config: true, bos_token_id: ids.bos, eos_token_id: ids.eos, pad_token_id: ids.pad, do_sample: false, max_length: c.maxSeqLen };
+  // No max_length: transformers warns on every generate(max_new_tokens=...) when both are set.
+  const gen = { bos_token_id: ids.bos, eos_token_id: ids.eos, pad_token_id: ids.pad, do_sample: false };
   writeFileAtomic(path.join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
   const files = ['model.safetensors', 'config.json', 'generation_config.json'];
   if (tok) { exportHfTokenizer(tok, dir); files.push('tokenizer.json', 'tokenizer_config.json'); }

@@ -23,7 +23,7 @@
 //   (by script, "GPT를" -> "GPT" + "를"; Hangul at morpheme boundaries), so llama.cpp's text tokenization differs
 //   there (tokenizer/fidelity.ts says how; `hcx export` warns). Token ids fed to llama.cpp directly are unaffected.
 import type { Tokenizer } from '../tokenizer/index.js';
-import { bytesToByteLevel, CHAT_TEMPLATE_JINJA } from '../tokenizer/index.js';
+import { bytesToByteLevel, CHAT_TEMPLATE_JINJA_PLAIN } from '../tokenizer/index.js';
 import { type ModelConfig, headDimOf } from './config.js';
 import { writeAll, writeFileAtomicWith } from '../util/atomic.js';
 import type { Transformer } from './transformer.js';
@@ -326,7 +326,7 @@ export function tokenizerMetadata(tok: Tokenizer, vocabSize: number): [string, G
     ['tokenizer.ggml.fim_mid_token_id', gv.u32(sp.fimMiddle)],
     ['tokenizer.ggml.add_bos_token', gv.bool(false)],
     ['tokenizer.ggml.add_eos_token', gv.bool(false)],
-    ['tokenizer.chat_template', gv.str(CHAT_TEMPLATE_JINJA)],
+    ['tokenizer.chat_template', gv.str(CHAT_TEMPLATE_JINJA_PLAIN)],
   ];
 }
 

@@ -1,25 +1,30 @@
 // Tool calls in hcx's chat template, and reading them back out of the model's text. The format (the same
-// as the exported Jinja template's, see CHAT_TEMPLATE_JINJA in src/tokenizer/special.ts):
+// as the exported Jinja template's, CHAT_TEMPLATE_JINJA in src/tokenizer/special.ts; test/tokenizer/export_template.test.ts):
 //   - the tools are listed at the end of the system turn (a system turn is added when there is none):
 //       # Tools\n\nYou may call one or more functions ... <tools>\n{tool as JSON}\n...</tools> ...
 //   - an assistant call:    <tool_call>\n{"name": "get_weather", "arguments": {"city": "Seoul"}}\n</tool_call>
 //     (several calls: one block each, separated by a newline; text before the first block is content)
 //   - a tool's result:      a user turn <tool_response>\n...\n</tool_response>
-import type { ChatMessage } from '../tokenizer/index.js';
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOLS_INTRO, TOOLS_OUTRO, type ChatMessage } from '../tokenizer/index.js';
 import type { ChatMessageIn, ToolSpec } from './request_chat.js';
 
-export const TOOL_CALL_OPEN = '<tool_call>';
-export const TOOL_CALL_CLOSE = '</tool_call>';
+export { TOOL_CALL_CLOSE, TOOL_CALL_OPEN };
 
-const TOOLS_INTRO = '# Tools\n\nYou may call one or more functions to assist with the user query. The functions, as JSON schemas:\n<tools>\n';
-const TOOLS_OUTRO = '</tools>\n\nTo call a function, answer with one block per call:\n<tool_call>\n{"name": <function-name>, "arguments": <arguments-json-object>}\n</tool_call>';
+/** JSON as Jinja's `tojson` writes it (Python's json.dumps: ", " and ": " separators, non-ASCII kept), so the exported template renders tools byte for byte as hcx does. */
+export function pyJson(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map((x) => (x === undefined ? 'null' : pyJson(x))).join(', ') + ']';
+  if (v !== null && typeof v === 'object') {
+    return '{' + Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).map(([k, x]) => JSON.stringify(k) + ': ' + pyJson(x)).join(', ') + '}';
+  }
+  return JSON.stringify(v) ?? 'null';
+}
 
 /** The text of one call, as the model writes it (arguments: a JSON text). */
 export const callText = (name: string, args: string): string => `${TOOL_CALL_OPEN}\n{"name": ${JSON.stringify(name)}, "arguments": ${args}}\n${TOOL_CALL_CLOSE}`;
 
 /** The tools block of the system turn. `raw` are the tools as the client sent them. */
 export function toolsText(raw: unknown[]): string {
-  return TOOLS_INTRO + raw.map((t) => JSON.stringify(t) + '\n').join('') + TOOLS_OUTRO;
+  return TOOLS_INTRO + raw.map((t) => pyJson(t) + '\n').join('') + TOOLS_OUTRO;
 }
 
 /** Messages with tools, calls and results -> the plain role/content turns of hcx's template. */

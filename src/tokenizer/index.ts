@@ -1,7 +1,7 @@
 // Public API of the tokenizer stage (other stages depend on exactly this; keep it stable).
 export { Tokenizer, type EncodeOptions, type TokenizerFile } from './tokenizer.js';
 export { trainTokenizer, type TrainTokenizerOptions, type TrainProgress } from './train.js';
-export { SPECIAL_TOKENS, SPECIAL_NAMES, CHAT_TEMPLATE_JINJA, chatText, type ChatMessage, type Role, type SpecialIds, type SpecialName } from './special.js';
+export { SPECIAL_TOKENS, SPECIAL_NAMES, CHAT_TEMPLATE_JINJA, CHAT_TEMPLATE_JINJA_PLAIN, TOOL_CALL_OPEN, TOOL_CALL_CLOSE, TOOLS_INTRO, TOOLS_OUTRO, chatText, type ChatMessage, type Role, type SpecialIds, type SpecialName } from './special.js';
 export { BpeModel } from './bpe.js';
 export { Segmenter, type SegmenterWeights } from './segmenter.js';
 export { trainSegmenter, crossValidateSegmenter, reverseWord, type SegmenterTrainOptions } from './segmenter-train.js';

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
-import { parseToolCalls, ToolCallParser, toTemplateMessages, callText } from '../../src/serve/tool_format.js';
+import { parseToolCalls, pyJson, ToolCallParser, toTemplateMessages, callText } from '../../src/serve/tool_format.js';
 import { parseMessages } from '../../src/serve/request_chat.js';
 import { tiny, tinyEngine } from './fixture.js';
 import { startServer, type HcxServer } from '../../src/serve/server.js';
@@ -25,7 +25,7 @@ test('tools, calls and results in the template', () => {
   assert.equal(t.length, 4);
   assert.equal(t[0].role, 'system');
   assert.ok(t[0].content.startsWith('Be brief.\n\n# Tools\n'));
-  assert.ok(t[0].content.includes(JSON.stringify(WEATHER) + '\n</tools>'));
+  assert.ok(t[0].content.includes(pyJson(WEATHER) + '\n</tools>'));
   assert.equal(t[2].content, '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Seoul", "unit": "c"}}\n</tool_call>');
   assert.deepEqual(t[3], { role: 'user', content: '<tool_response>\n21 C\n</tool_response>' });
   // Without a system message one is added for the tools.

@@ -1,7 +1,7 @@
 # TRL's SFTTrainer on the same model, data and order as an hcx SFT run, for test/train/sft_trl.test.ts.
 # argv: HF model dir, conversations JSONL (already in hcx's batch order), settings JSON, output JSON.
-# Assistant-only loss through a chat template with {% generation %} around each assistant turn's content and
-# its <|endofturn|> (hcx's template); no shuffling; fp32; constant learning rate; no dropout.
+# Assistant-only loss through the exported chat template, whose {% generation %} markers hold each assistant turn's
+# content and its <|endofturn|> (hcx's mask); no shuffling; fp32; constant learning rate; no dropout.
 import json, sys
 import torch
 from datasets import Dataset
@@ -13,12 +13,9 @@ model_dir, data_file, settings_file, out_file = sys.argv[1:5]
 s = json.load(open(settings_file))
 torch.manual_seed(0)
 torch.set_num_threads(1)
-TEMPLATE = ("{% for message in messages %}{{ '<|' + message['role'] + '|>' }}"
-            "{% if message['role'] == 'assistant' %}{% generation %}{{ message['content'] + '<|endofturn|>' }}{% endgeneration %}"
-            "{% else %}{{ message['content'] + '<|endofturn|>' }}{% endif %}{% endfor %}"
-            "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}")
 tok = AutoTokenizer.from_pretrained(model_dir)
-tok.chat_template = TEMPLATE
+# The export's own chat template: it must carry the {% generation %} markers assistant_only_loss needs.
+assert 'generation' in tok.chat_template, 'the exported chat template has no {% generation %} markers'
 model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32, attn_implementation='eager')
 rows = [json.loads(l) for l in open(data_file) if l.strip()]
 ds = Dataset.from_list([{'messages': r['messages']} for r in rows])
