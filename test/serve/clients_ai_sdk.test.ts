@@ -8,7 +8,7 @@ import { APICallError, generateText, jsonSchema, Output, streamText, tool } from
 import { createOpenAICompatible, type OpenAICompatibleProvider } from '@ai-sdk/openai-compatible';
 import { generate } from '../../src/model/generate.js';
 import { greedyChat, greedyText, nextTokenLogprobs } from './fixture.js';
-import { startLiveServer, until, type LiveServer } from './live_server.js';
+import { closingBias, startLiveServer, until, type LiveServer } from './live_server.js';
 
 let live: LiveServer;
 let hcx: OpenAICompatibleProvider;
@@ -18,8 +18,7 @@ before(async () => {
 });
 after(() => live.stop());
 
-/** Random weights rarely end a string or a number: a bias on '"', ',' and '}' lets constrained values end within the token budget. */
-const closers = () => Object.fromEntries(['"', ',', '}'].map((c) => [live.tok.encode(c)[0], 4]));
+const closers = () => closingBias(live.tok);
 
 test('ai-sdk: generateText on the chat and the completion model equals the reference greedy output', async () => {
   const r = await generateText({ model: hcx.chatModel('tiny-ai'), prompt: 'Hello there', maxOutputTokens: 10, temperature: 0, maxRetries: 0 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ChatOpenAI, OpenAI as LangChainOpenAI } from '@langchain/openai';
 import { generate } from '../../src/model/generate.js';
 import { greedyChat, greedyText, nextTokenLogprobs } from './fixture.js';
-import { startLiveServer, until, type LiveServer } from './live_server.js';
+import { closingBias, startLiveServer, until, type LiveServer } from './live_server.js';
 
 let live: LiveServer;
 before(async () => { live = await startLiveServer({ name: 'tiny-lc' }); });
@@ -68,7 +68,7 @@ test('langchain: an AbortSignal cancels the stream on the server and frees its K
 });
 
 test('langchain: bindTools with tool_choice required gives a parsed tool call', async () => {
-  const closers = Object.fromEntries(['"', ',', '}'].map((c) => [live.tok.encode(c)[0], 4]));
+  const closers = closingBias(live.tok);
   const add = { type: 'function' as const, function: { name: 'add', description: 'Adds two integers', parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'], additionalProperties: false } } };
   const m = chat({ temperature: 1, maxTokens: 200, modelKwargs: { seed: 6, logit_bias: closers } }).bindTools([add], { tool_choice: 'required', parallel_tool_calls: false });
   const r = await m.invoke('What is 2 plus 3?');

@@ -9,12 +9,11 @@ import OpenAI from 'openai';
 import { Ajv } from 'ajv';
 import { generate } from '../../src/model/generate.js';
 import { greedyChat, greedyText, nextTokenLogprobs } from './fixture.js';
-import { startLiveServer, until, type LiveServer } from './live_server.js';
+import { closingBias, startLiveServer, until, type LiveServer } from './live_server.js';
 
 let live: LiveServer;
 let client: OpenAI;
-/** Random weights rarely end a string or a number: a bias on '"', ',' and '}' lets constrained values end within max_tokens. */
-const closers = () => Object.fromEntries(['"', ',', '}'].map((c) => [live.tok.encode(c)[0], 4]));
+const closers = () => closingBias(live.tok);
 before(async () => {
   live = await startLiveServer({ name: 'tiny-openai' });
   client = new OpenAI({ baseURL: live.url + '/v1', apiKey: 'unused', maxRetries: 0 });

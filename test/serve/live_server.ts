@@ -121,3 +121,8 @@ export async function until(cond: () => Promise<boolean>, what: string, ms = 10_
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Random weights rarely end a string or a number: a logit_bias on '"', ',' and '}' lets constrained values end within max_tokens. */
+export function closingBias(tok: Tokenizer): Record<number, number> {
+  return Object.fromEntries(['"', ',', '}'].map((c) => [tok.encode(c)[0], 4]));
+}

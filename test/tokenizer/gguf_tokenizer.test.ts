@@ -12,7 +12,7 @@ import { encodeGguf, gv, readGguf, tokenizerMetadata } from '../../src/model/ggu
 import { packageRoot } from '../../src/tokenizer/default-segmenter.js';
 import { tokenizerFromGguf } from '../../src/tokenizer/gguf_tokenizer.js';
 import { openTokenizer } from '../../src/tokenizer/open.js';
-import { trainTokenizer } from '../../src/tokenizer/index.js';
+import { CHAT_TEMPLATE_JINJA_PLAIN, trainTokenizer } from '../../src/tokenizer/index.js';
 import { CORPUS } from './corpus.js';
 import { hfDir, hfMissing, type HfName } from '../helpers/hf_tokenizers.js';
 import { pythonMissing, runPython } from '../helpers/python.js';
@@ -64,7 +64,9 @@ test("hcx's own GGUF export: the embedded tokenizer gives llama.cpp's ids and ro
   assert.equal(g.kind, 'gguf');
   assert.equal(g.vocabSize, tok.vocabSize);
   assert.deepEqual(g.specialIds.stop, [tok.special.endofturn]);
-  assert.equal(g.chatTemplate, tok.chatTemplate);
+  // The same template without {% generation %} markers (training-only, unknown to llama.cpp).
+  assert.equal(g.chatTemplate, CHAT_TEMPLATE_JINJA_PLAIN);
+  assert.equal(g.renderChatText([{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'ok' }]), tok.renderChatText([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'ok' }]));
   // English and code split the same way under llama-bpe; the ids then equal hcx's own.
   for (const s of ['The quick brown fox.', 'for (let i = 0; i < n; i++) {\n  sum += x[i];\n}']) assert.deepEqual(g.encode(s), tok.encode(s));
   for (const s of [...CORPUS.slice(0, 13), ...HARD_CASES]) assert.equal(g.decode(g.encode(s)), s);
