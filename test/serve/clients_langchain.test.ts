@@ -5,9 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChatOpenAI, OpenAI as LangChainOpenAI } from '@langchain/openai';
-import { generate } from '../../src/model/generate.js';
-import { greedyChat, greedyText, nextTokenLogprobs } from './fixture.js';
-import { closingBias, startLiveServer, until, type LiveServer } from './live_server.js';
+import { greedyChat, greedyText } from './fixture.js';
+import { checkChatLogprobs, closingBias, startLiveServer, until, type ChatTokenLogprob, type LiveServer } from './live_server.js';
 
 let live: LiveServer;
 before(async () => { live = await startLiveServer({ name: 'tiny-lc' }); });
@@ -29,18 +28,10 @@ test('langchain: ChatOpenAI invoke and stream equal the reference greedy reply; 
 });
 
 test("langchain: logprobs in response_metadata equal the model's log-softmax", async () => {
-  const { tok, model } = live;
   const r = await chat({ temperature: 0, maxTokens: 5, logprobs: true, topLogprobs: 2 }).invoke('Hello there');
-  const content = (r.response_metadata.logprobs as { content: { token: string; logprob: number; top_logprobs: unknown[] }[] }).content;
+  const content = (r.response_metadata.logprobs as { content: ChatTokenLogprob[] }).content;
   assert.equal(content.length, 5);
-  assert.equal(content.map((t) => t.token).join(''), r.content);
-  const ids = tok.renderChat([{ role: 'user', content: 'Hello there' }], { addGenerationPrompt: true });
-  const out = generate(model, ids, { maxNewTokens: 5, stopTokens: [tok.special.endofturn, tok.special.eot] }).ids;
-  const ref = nextTokenLogprobs(model, [...ids, ...out]);
-  content.forEach((t, i) => {
-    assert.ok(Math.abs(t.logprob - ref[ids.length - 1 + i][out[i]]) < 1e-3, `token ${i}`);
-    assert.equal(t.top_logprobs.length, 2);
-  });
+  checkChatLogprobs(live, 'Hello there', content, String(r.content), 2);
 });
 
 test("langchain: a 400 surfaces with status 400 and hcx's message", async () => {

@@ -10,7 +10,9 @@ import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { Transformer } from '../../src/model/transformer.js';
 import { Rng } from '../../src/tensor/index.js';
 import type { Tokenizer } from '../../src/tokenizer/index.js';
-import { tiny } from './fixture.js';
+import assert from 'node:assert/strict';
+import { generate } from '../../src/model/generate.js';
+import { nextTokenLogprobs, tiny } from './fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** bin/hcx.js of this checkout (dist/test/serve -> the repository root). */
@@ -125,4 +127,23 @@ export async function until(cond: () => Promise<boolean>, what: string, ms = 10_
 /** Random weights rarely end a string or a number: a logit_bias on '"', ',' and '}' lets constrained values end within max_tokens. */
 export function closingBias(tok: Tokenizer): Record<number, number> {
   return Object.fromEntries(['"', ',', '}'].map((c) => [tok.encode(c)[0], 4]));
+}
+
+export interface ChatTokenLogprob { token: string; logprob: number; top_logprobs: unknown[] }
+
+/**
+ * A chat reply's logprobs to the single user message `user`, under greedy decoding: one entry per token, the
+ * tokens spelling `text`, each logprob the model's own log-softmax (1e-3), `top` alternatives each.
+ */
+export function checkChatLogprobs(live: LiveServer, user: string, content: ChatTokenLogprob[], text: string, top: number): void {
+  const { tok, model } = live;
+  const ids = tok.renderChat([{ role: 'user', content: user }], { addGenerationPrompt: true });
+  const out = generate(model, ids, { maxNewTokens: content.length, stopTokens: [tok.special.endofturn, tok.special.eot] }).ids;
+  assert.equal(content.length, out.length);
+  assert.equal(content.map((t) => t.token).join(''), text);
+  const ref = nextTokenLogprobs(model, [...ids, ...out]);
+  content.forEach((t, i) => {
+    assert.ok(Math.abs(t.logprob - ref[ids.length - 1 + i][out[i]]) < 1e-3, `token ${i}: ${t.logprob} vs ${ref[ids.length - 1 + i][out[i]]}`);
+    assert.equal(t.top_logprobs.length, top);
+  });
 }
