@@ -13,7 +13,7 @@ import { loadChatData, RowStream } from '../data/chat/dataset.js';
 import { hcxTemplate } from '../data/chat/template.js';
 import { PRESETS, parameterCount } from '../model/config.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { benchSet } from './sft_data.js';
+import { benchSet, SHARED_FILES } from './sft_data.js';
 import { child, hcxWorker, SEED_05B, SEED_LORA, SEED_TOKENS, seedWorker, trlCase, type Measured } from './sft_workers.js';
 import { median, table } from './stats.js';
 
@@ -86,7 +86,8 @@ async function run(o: Values<typeof options>): Promise<void> {
   const log = (s: string) => { if (!o.json) process.stderr.write(s + '\n'); };
   const dir = path.resolve(o.dir ?? path.join(tmpdir(), 'hcx-bench-sft'));
   const root = o.dataRoot ?? ['../shared/data', '../../shared/data'].find((d) => existsSync(d)) ?? null;
-  if (o.dataRoot && !existsSync(o.dataRoot)) throw new Error(`--data-root ${o.dataRoot}: no such folder`);
+  const missing = o.dataRoot ? SHARED_FILES.filter((f) => !existsSync(path.join(o.dataRoot!, f))) : [];
+  if (missing.length) throw new Error(`--data-root ${o.dataRoot}: missing ${missing.join(', ')} (leave --data-root out for the built-in stand-in where ../shared/data is absent)`);
   const set = await benchSet(root ? path.resolve(root) : null, dir, SHAPE);
   const sorted = set.lengths.slice().sort((a, b) => a - b);
   log(`bench set (${set.origin}): ${set.conversations} conversations, tokens per conversation median ${median(sorted)}, p90 ${sorted[Math.floor(sorted.length * 0.9)]}, max ${sorted[sorted.length - 1]} (rows of ${ROW}; longer ones cut)`);
