@@ -16,6 +16,7 @@ export const command = defineGroup({
     serve: () => load(import('../../bench/serve.js')),
     train: () => load(import('../../bench/train.js')),
     sft: () => load(import('../../bench/sft.js')),
+    crosslingual: () => load(import('../../bench/crosslingual.js')),
     decode: () => load(import('../../bench/decode.js')),
     load: () => load(import('../../bench/load.js')),
     sandbox: () => load(import('../../bench/sandbox.js')),
