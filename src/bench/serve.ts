@@ -71,9 +71,9 @@ async function benchModel(shape = 'mini') {
 async function serverWorker(dtype: string | undefined, shape: string): Promise<void> {
   const { Engine } = await import('../serve/engine.js');
   const { startServer } = await import('../serve/server.js');
-  const { resolveServeDtype } = await import('../serve/load.js');
+  const { resolveComputeDtype } = await import('../model/load.js');
   const { tok, model } = await benchModel(shape);
-  model.computeDtype = resolveServeDtype(dtype);
+  model.computeDtype = resolveComputeDtype(dtype);
   const engine = new Engine(model, { decode: (ids) => tok.decode(ids, { skipSpecial: true }) });
   const server = await startServer(engine, tok, { modelName: 'bench' });
   process.stdout.write(JSON.stringify({ url: server.url }) + '\n');

@@ -164,19 +164,20 @@ export function tensorSource(tensors: Map<string, StTensor>, file: string): Weig
   };
 }
 
-/** A WeightSource reading each tensor from an open safetensors file straight into a fresh float32 array; refuses NaN/inf. */
-export function readerSource(r: SafetensorsReader): WeightSource {
+/** A WeightSource reading each tensor from an open safetensors file straight into a fresh float32 (or bf16) array; refuses NaN/inf. */
+export function readerSource(r: SafetensorsReader, as: 'f32' | 'bf16' = 'f32'): WeightSource {
   return (name, shape) => {
     const e = r.entries.get(name);
     if (!e) throw new Error(`${r.file}: missing tensor ${name}`);
     if (e.shape.join(',') !== shape.join(',')) throw new Error(`${r.file}: ${name} has shape [${e.shape}], the config needs [${shape}]`);
-    const t = r.read(name, 'f32');
+    const t = r.read(name, as);
     refuseNonFinite(t, name, r.file);
     return t;
   };
 }
 
-function refuseNonFinite(t: StTensor, name: string, file: string): void {
+/** Throws, naming the tensor and file, when a float tensor holds NaN or infinity. */
+export function refuseNonFinite(t: StTensor, name: string, file: string): void {
   if (t.dtype === 'I32') return;
   const values = t.data instanceof Float32Array ? t.data : toFloat32(t);
   const bad = firstNonFinite(values);

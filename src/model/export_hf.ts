@@ -73,7 +73,11 @@ export function hfTensors(model: Transformer, dtype: ExportDtype = 'f32'): [stri
   }]);
 }
 
-export interface HfExportOptions { dtype?: ExportDtype }
+export interface HfExportOptions {
+  dtype?: ExportDtype;
+  /** BOS/EOS/PAD ids for config.json and generation_config.json when `tok` is null (a tokenizer copied as is). */
+  tokenIds?: { bos: number | null; eos: number[]; pad: number | null };
+}
 
 /**
  * Writes dir/{model.safetensors, config.json, generation_config.json} and, with a tokenizer,
@@ -86,7 +90,7 @@ export function exportHfModel(model: Transformer, tok: Tokenizer | null, dir: st
   if (tok && tok.vocabSize > c.vocabSize) throw new Error(`export: the tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${c.vocabSize}`);
   mkdirSync(dir, { recursive: true });
   const sp = tok?.special;
-  const ids = { bos: sp ? sp.eot : null, eos: sp ? [sp.endofturn, sp.eot] : [], pad: sp ? sp.pad : null };
+  const ids = sp ? { bos: sp.eot, eos: [sp.endofturn, sp.eot], pad: sp.pad } : opts.tokenIds ?? { bos: null, eos: [], pad: null };
   saveSafetensors(path.join(dir, 'model.safetensors'), hfTensors(model, dtype), { format: 'pt' });
   writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(hfConfig(c, ids, dtype), null, 2) + '\n');
   // No max_length: transformers warns on every generate(max_new_tokens=...) when both are set.

@@ -10,3 +10,7 @@ export { generate, generateBatch, infill, type GenerateOptions, type Generation 
 export { sampleToken, type SamplingOptions } from './sampling.js';
 export { saveCheckpoint, loadCheckpoint, loadModel, latestCheckpoint, listCheckpoints, tensorSource } from './checkpoint.js';
 export { loadSafetensors, saveSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
+export {
+  openModel, describeModel, locateModel, resolveComputeDtype, hcxTokenizerOf,
+  type OpenedModel, type OpenModelOptions, type ModelDescription, type ModelSource, type ModelKind, type ComputeDtype, type TokenizerLocation,
+} from './load.js';

@@ -29,11 +29,11 @@ export const GENERATION_PROMPTS = ['서울은', 'The weather', 'function '];
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 async function open(ckDir: string, ctx: SuiteContext) {
-  const { loadModel } = await import('../model/checkpoint.js');
-  const { Tokenizer } = await import('../tokenizer/index.js');
-  const tokFile = [path.join(ctx.runDir, 'tokenizer.json'), path.join(ckDir, 'tokenizer.json')].find((f) => existsSync(f));
-  if (!tokFile) throw new Error(`${ctx.runDir}: no tokenizer.json to evaluate ${ckDir} with`);
-  return { model: loadModel(ckDir), tok: Tokenizer.load(tokFile) };
+  const { openModel, hcxTokenizerOf } = await import('../model/load.js');
+  // The watched run's tokenizer first (the checkpoint may sit elsewhere), else the loader's rule.
+  const runTok = path.join(ctx.runDir, 'tokenizer.json');
+  const o = openModel(ckDir, { tokenizer: existsSync(runTok) ? runTok : undefined });
+  return { model: o.model, tok: hcxTokenizerOf(o, 'pipeline evaluation') };
 }
 
 async function heldout(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {

@@ -174,21 +174,21 @@ const sftStage: StageKind = {
   },
   async run(ctx) {
     const { parseSftConfig } = await import('../train/sft_config.js');
-    const { describeSource } = await import('../train/source.js');
+    const { describeModel } = await import('../model/load.js');
     const { sft } = await import('../train/sft.js');
     const from = (ctx.config.from as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.checkpoint).find(Boolean);
     if (!from) throw new Error(`${ctx.where}: stage ${ctx.name} needs "from" or an upstream stage with a checkpoint in "after"`);
     const tok = (ctx.config.tokenizer as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.files?.tokenizer).find(Boolean);
-    const src = describeSource(from);
+    const src = describeModel(from);
     const data = typeof ctx.config.data === 'string' ? [ctx.config.data] : ctx.config.data;
     const raw = { keepCheckpoints: 0, ...ctx.config, data, from, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}) };
-    const { cfg } = parseSftConfig(raw, ctx.where, src.trainConfig, `${src.checkpoint}/state.json`, src.config);
+    const { cfg } = parseSftConfig(raw, ctx.where, src.source.trainConfig, `${src.source.checkpoint ?? src.source.path}/state.json`, src.config);
     const r = await sft(cfg, { resume: ctx.resume, quiet: true, onStep: (m) => {
       ctx.alive();
       if (m.step % cfg.logEvery === 0 || m.eval_loss !== undefined) ctx.log(JSON.stringify({ step: m.step, loss: m.loss, eval_loss: m.eval_loss, tokens_per_s: m.tokens_per_s }));
     } });
     const first = r.metrics[0], last = r.metrics[r.metrics.length - 1];
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: tok ?? src.tokenizerPath ?? '' },
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: tok ?? src.tokenizer.path ?? '' },
       summary: { steps: last?.step ?? 0, first_loss: first?.loss ?? null, loss: last?.loss ?? null, eval_loss: last?.eval_loss ?? null } };
   },
 };

@@ -11,16 +11,16 @@ import { hcxTemplate, type ChatTemplate } from '../data/chat/template.js';
 import { latestCheckpoint, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { parameterCount, trainFlopsPerToken } from '../model/config.js';
 import { Lora } from '../model/lora.js';
+import { hcxTokenizerOf, openModel, type OpenedModel } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { AdamW, backward, noGrad, tidy, F } from '../tensor/index.js';
-import { Tokenizer } from '../tokenizer/index.js';
+import type { Tokenizer } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { maskedTokenLoss } from './losses.js';
 import { changedFields, checkResumable, openRun, writeLossPlot, type Run } from './run.js';
 import type { SftConfig } from './sft_config.js';
-import { openSource, type SourceModel } from './source.js';
 import { assertFinite, optimizerStep, scheduledLr } from './step.js';
 
 export interface SftMetrics {
@@ -56,11 +56,15 @@ function dataFingerprint(d: ChatData): string {
 
 export async function sft(cfg: SftConfig, opts: SftOptions = {}): Promise<SftResult> {
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  const src = openSource(cfg.from);
-  const tokPath = cfg.tokenizer ?? src.tokenizerPath;
-  if (!tokPath) throw new Error(`--from ${cfg.from}: no hcx tokenizer.json beside the model; give "tokenizer" in the config`);
-  const tok = Tokenizer.load(tokPath);
-  if (tok.vocabSize > src.model.config.vocabSize) throw new Error(`tokenizer ${tokPath} has ${tok.vocabSize} tokens, the model ${src.model.config.vocabSize}`);
+  let src: OpenedModel;
+  try {
+    src = openModel(cfg.from, { tokenizer: cfg.tokenizer });
+  } catch (e) {
+    const msg = (e as Error).message.replace('--tokenizer FILE', '"tokenizer" in the config');
+    throw new Error(msg.startsWith(cfg.from) ? `--from ${msg}` : msg);
+  }
+  const tok = hcxTokenizerOf(src, 'hcx sft');
+  const tokPath = src.tokenizerPath;
   const data = await loadChatData({
     sources: cfg.data.map((p) => ({ path: p, format: cfg.format, columns: cfg.columns, system: cfg.system })),
     template: chatTemplate(cfg.template, tok), seqLen: cfg.seqLen, truncation: cfg.truncation, heldout: cfg.heldout,
@@ -78,14 +82,14 @@ export async function sft(cfg: SftConfig, opts: SftOptions = {}): Promise<SftRes
 /** `run(config)`: the stage's entry point under the name every stage exports. */
 export const run = sft;
 
-async function trainLoop(cfg: SftConfig, src: SourceModel, tok: Tokenizer, tokPath: string, data: ChatData, run: Run, opts: SftOptions, log: (s: string) => void): Promise<SftResult> {
+async function trainLoop(cfg: SftConfig, src: OpenedModel, tok: Tokenizer, tokPath: string, data: ChatData, run: Run, opts: SftOptions, log: (s: string) => void): Promise<SftResult> {
   const model = src.model;
   model.computeDtype = cfg.computeDtype;
   const lora = cfg.lora ? new Lora(model, cfg.lora, cfg.seed) : undefined;
   const trainable = lora ? lora.parameters() : model.parameters();
   const opt = new AdamW(trainable, { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const record: SftConfig = { ...cfg, model: { ...model.config } };
-  const fingerprint = { source: src.fingerprint, data: dataFingerprint(data) };
+  const fingerprint = { source: src.source.fingerprint ?? 'unrecorded', data: dataFingerprint(data) };
   let step = 0, tokensSeen = 0, supervisedSeen = 0;
   const ck = opts.resume ? latestCheckpoint(cfg.runDir) : null;
   if (opts.resume && !ck) throw new Error(`--resume: ${cfg.runDir} has no checkpoint to resume from`);
@@ -121,7 +125,7 @@ async function trainLoop(cfg: SftConfig, src: SourceModel, tok: Tokenizer, tokPa
   const layouts = epochLayouts(stream, B, totalSteps * A).map((e) => ({ ...e, truncated_share: truncatedShare }));
   writeJsonAtomic(path.join(cfg.runDir, 'data.json'), { ...data.stats, train: data.train.length, heldout: data.heldout.length, rows_per_epoch: stream.rowsPerEpoch, epochs: layouts });
   const pc = parameterCount(model.config);
-  log(`model: ${(pc.total / 1e6).toFixed(2)}M parameters from ${src.checkpoint}${lora ? `; LoRA rank ${cfg.lora!.rank} on ${cfg.lora!.targets.join(', ')}: ${(lora.numParameters / 1e6).toFixed(3)}M trained` : ''}; ${cfg.computeDtype}`);
+  log(`model: ${(pc.total / 1e6).toFixed(2)}M parameters from ${src.source.checkpoint ?? src.source.path}${lora ? `; LoRA rank ${cfg.lora!.rank} on ${cfg.lora!.targets.join(', ')}: ${(lora.numParameters / 1e6).toFixed(3)}M trained` : ''}; ${cfg.computeDtype}`);
   log(`data: ${data.stats.conversations} conversations (${data.train.length} train, ${data.heldout.length} held out), ${data.stats.truncatedConversations + data.stats.droppedConversations} over ${cfg.seqLen} tokens (${(truncatedShare * 100).toFixed(2)}% of tokens cut), ${data.stats.unsupervised} with nothing to train`);
   log(`rows: ${stream.rowsPerEpoch} per epoch (${cfg.packing === 'bfd' ? `packed into ${cfg.seqLen} tokens` : 'one conversation each, padded'}); ${totalSteps} steps of ${B} x ${A} rows; padding ${layouts.map((e) => `epoch ${e.epoch + 1} ${(e.padding_share * 100).toFixed(1)}%`).join(', ')}`);
 
@@ -173,7 +177,7 @@ async function trainLoop(cfg: SftConfig, src: SourceModel, tok: Tokenizer, tokPa
         const state = { step, tokensSeen, supervisedSeen, fingerprint, ...(lora ? { rng: lora.rng.getState() } : {}) };
         lastSaved = run.saveCheckpoint({
           model, optimizer: opt.state(), state, trainConfig: record,
-          ...(lora ? { weights: lora.mergedTensors(), extraFiles: lora.files(src.checkpoint) } : {}),
+          ...(lora ? { weights: lora.mergedTensors(), extraFiles: lora.files(src.source.checkpoint ?? src.source.path) } : {}),
         }, cfg.keepCheckpoints);
       }
     }

@@ -8,7 +8,7 @@ import type { ModelConfig } from '../model/config.js';
 import { LORA_TARGETS, type LoraConfig } from '../model/lora.js';
 import { parseObject, readConfigFile, type Schema } from '../util/schema.js';
 import { finishTrainSettings, TRAIN_FIELDS, type TrainSettings } from './config.js';
-import { describeSource } from './source.js';
+import { describeModel } from '../model/load.js';
 
 export interface SftConfig extends TrainSettings {
   /** The model to start from (hcx run or checkpoint directory). */
@@ -150,8 +150,8 @@ export function resolveSftConfig(cl: SftCommandLine): { cfg: SftConfig; provenan
   for (const [k, flag] of [['from', '--from MODEL'], ['data', '--data FILE'], ['runDir', '--out RUNDIR']]) {
     if (merged[k] === undefined) throw new Error(`hcx sft: ${flag} is required (or "${k}" in the config file)`);
   }
-  const src = describeSource(merged.from as string);
-  const inheritedFrom = path.join(src.checkpoint, 'state.json');
-  const { cfg, provenance } = parseSftConfig(merged, where, src.trainConfig, inheritedFrom, src.config);
+  const src = describeModel(merged.from as string);
+  const inheritedFrom = path.join(src.source.checkpoint ?? src.source.path, 'state.json');
+  const { cfg, provenance } = parseSftConfig(merged, where, src.source.trainConfig, inheritedFrom, src.config);
   return { cfg, provenance, inheritedFrom };
 }

@@ -176,20 +176,22 @@ test('a 1 MB prompt is tokenized off the event loop: /health answers meanwhile',
 });
 
 test('the served name is the run\'s: runs/demo/checkpoints/step-600 -> demo', async () => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { copyFileSync, mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const path = await import('node:path');
   const { saveCheckpoint } = await import('../../src/model/checkpoint.js');
-  const { loadServedModel, servedName } = await import('../../src/serve/load.js');
+  const { openModel, describeModel } = await import('../../src/model/load.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'hcx-name-'));
   try {
     const run = path.join(dir, 'demo');
     const ck = saveCheckpoint(run, { model, state: { step: 600, tokensSeen: 0 } });
     tok.save(path.join(run, 'tokenizer.json'));
-    assert.equal(loadServedModel(run, undefined, 'f32').name, 'demo');
-    assert.equal(loadServedModel(ck, undefined, 'f32').name, 'demo');
-    assert.equal(loadServedModel(path.join(ck, 'model.safetensors'), undefined, 'f32').name, 'demo');
-    assert.equal(servedName('exports/my-model.safetensors'), 'my-model');
+    assert.equal(openModel(run, { dtype: 'f32' }).displayName, 'demo');
+    assert.equal(openModel(ck, { dtype: 'f32' }).displayName, 'demo');
+    assert.equal(openModel(path.join(ck, 'model.safetensors'), { dtype: 'f32' }).displayName, 'demo');
+    mkdirSync(path.join(dir, 'exports'));
+    copyFileSync(path.join(ck, 'model.safetensors'), path.join(dir, 'exports', 'my-model.safetensors'));
+    assert.equal(describeModel(path.join(dir, 'exports', 'my-model.safetensors')).displayName, 'my-model');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

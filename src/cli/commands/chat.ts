@@ -25,12 +25,13 @@ export const command = defineCommand({
     if (o.url) backend = remoteBackend(o.url, apiKeyFrom(o.apiKey, 'hcx chat'), sampling);
     else {
       if (!o.model) throw new Error('hcx chat: needs --model DIR|FILE or --url URL');
-      const { loadServedModel } = await import('../../serve/load.js');
+      const { openModel, hcxTokenizerOf } = await import('../../model/load.js');
       const { Engine } = await import('../../serve/engine.js');
-      const served = loadServedModel(o.model, o.tokenizer, o.dtype);
-      const engine = new Engine(served.model, { maxRunning: 4, decode: (ids) => served.tok.decode(ids, { skipSpecial: true }) });
-      backend = localBackend(engine, served.tok, sampling);
-      console.error(`hcx chat: ${served.name} (${(served.model.numParameters / 1e6).toFixed(1)}M parameters); /reset, /exit`);
+      const served = openModel(o.model, { tokenizer: o.tokenizer, dtype: o.dtype ?? 'auto' });
+      const tok = hcxTokenizerOf(served, 'hcx chat');
+      const engine = new Engine(served.model, { maxRunning: 4, decode: (ids) => tok.decode(ids, { skipSpecial: true }) });
+      backend = localBackend(engine, tok, sampling);
+      console.error(`hcx chat: ${served.displayName} (${(served.model.numParameters / 1e6).toFixed(1)}M parameters); /reset, /exit`);
     }
     await runChat(backend, process.stdin, process.stdout, { system: o.system });
   },

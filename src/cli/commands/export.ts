@@ -1,52 +1,53 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand } from '../args.js';
 
-/** The hcx tokenizer that belongs to a model directory: run/tokenizer.json, also from run/checkpoints/step-N. */
-export function findRunTokenizer(modelDir: string): string | null {
-  const dirs = [modelDir, path.resolve(modelDir, '..', '..')];
-  for (const d of dirs) {
-    const f = path.join(d, 'tokenizer.json');
-    if (!existsSync(f)) continue;
-    try {
-      if ((JSON.parse(readFileSync(f, 'utf8')) as { format?: string }).format === 'hcx-tokenizer') return f;
-    } catch { /* not ours */ }
-  }
-  return null;
-}
+/** The files of a Hugging Face tokenizer, copied as they are when a model with one is exported to the HF layout. */
+const HF_TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'chat_template.json'];
 
 export const command = defineCommand({
-  summary: 'export a model + tokenizer to the Hugging Face layout (LlamaForCausalLM) and/or GGUF (llama.cpp)',
+  summary: 'export a model + tokenizer to the Hugging Face layout and/or GGUF (llama.cpp)',
   options: {
-    model: { type: 'string', placeholder: 'DIR', required: true, description: 'a checkpoint (step-N) or a run folder (its latest checkpoint)' },
+    model: { type: 'string', placeholder: 'DIR|FILE', required: true, description: 'a run (its latest checkpoint), checkpoint, HF folder, .safetensors or .gguf' },
     out: { type: 'string', placeholder: 'DIR', required: true, description: 'the output folder' },
-    tokenizer: { type: 'string', placeholder: 'FILE', description: 'the tokenizer (default: the run\'s tokenizer.json, hcx format)' },
+    tokenizer: { type: 'string', placeholder: 'FILE', description: 'the tokenizer (default: the model\'s own)' },
     format: { type: 'string', choices: ['hf', 'gguf', 'both'], default: 'both', description: 'what to write' },
     dtype: { type: 'string', choices: ['f32', 'f16', 'bf16'], default: 'f32', description: 'weight dtype' },
   },
   notes: 'hf -> OUT/{model.safetensors,config.json,generation_config.json,tokenizer.json,tokenizer_config.json};\n' +
-    'gguf -> OUT/model-<dtype>.gguf.',
+    'gguf -> OUT/model-<dtype>.gguf (needs an hcx tokenizer). A Hugging Face tokenizer is copied as it is.',
   async run(o) {
-    const { model: modelDir, out, format, dtype } = o;
-    if (!existsSync(modelDir)) throw new Error(`hcx export: ${modelDir} does not exist`);
-    const tokFile = o.tokenizer ?? findRunTokenizer(modelDir);
-    if (!tokFile) throw new Error('hcx export: no --tokenizer FILE and no hcx tokenizer.json in the run directory');
-    const [{ loadModel }, { Tokenizer }, { exportHfModel }, { exportGguf }] = await Promise.all([
-      import('../../model/checkpoint.js'), import('../../tokenizer/index.js'), import('../../model/export_hf.js'), import('../../model/gguf.js'),
+    const { out, format, dtype } = o;
+    const [{ openModel, hcxTokenizerOf }, { Tokenizer }, { exportHfModel }, { exportGguf }] = await Promise.all([
+      import('../../model/load.js'), import('../../tokenizer/index.js'), import('../../model/export_hf.js'), import('../../model/gguf.js'),
     ]);
-    const model = loadModel(modelDir);
-    const tok = Tokenizer.load(tokFile);
+    const opened = openModel(o.model, { tokenizer: o.tokenizer });
+    const { model, tokenizer, tokenizerPath } = opened;
+    const hcxTok = tokenizer instanceof Tokenizer ? tokenizer : null;
+    // Refused before anything is written: GGUF needs hcx's tokenizer; the HF layout takes hcx's or an HF one.
+    const ggufTok = format !== 'hf' ? hcxTokenizerOf(opened, 'hcx export --format gguf') : null;
+    if (format !== 'gguf' && !hcxTok && tokenizer.kind !== 'hf') hcxTokenizerOf(opened, 'hcx export --format hf');
     const written: string[] = [];
-    if (format !== 'gguf') written.push(...exportHfModel(model, tok, out, { dtype }));
+    if (format !== 'gguf') {
+      if (hcxTok) written.push(...exportHfModel(model, hcxTok, out, { dtype }));
+      else if (tokenizer.kind === 'hf') {
+        const ids = tokenizer.specialIds;
+        written.push(...exportHfModel(model, null, out, { dtype, tokenIds: { bos: ids.bos, eos: [...ids.stop], pad: ids.pad } }));
+        for (const f of HF_TOKENIZER_FILES) {
+          const from = path.join(path.dirname(tokenizerPath), f);
+          if (existsSync(from) && path.resolve(from) !== path.resolve(out, f)) { copyFileSync(from, path.join(out, f)); written.push(path.join(out, f)); }
+        }
+      }
+    }
     if (format !== 'hf') {
       const file = path.join(out, `model-${dtype}.gguf`);
-      exportGguf(model, tok, file, { dtype: dtype.toUpperCase() as 'F32' | 'F16' | 'BF16', name: path.basename(path.resolve(modelDir)) });
+      exportGguf(model, ggufTok!, file, { dtype: dtype.toUpperCase() as 'F32' | 'F16' | 'BF16', name: opened.displayName });
       written.push(file);
     }
-    console.log(`exported ${model.numParameters.toLocaleString('en')} parameters with tokenizer ${tokFile}:\n  ${written.join('\n  ')}`);
+    console.log(`exported ${model.numParameters.toLocaleString('en')} parameters with tokenizer ${tokenizerPath}:\n  ${written.join('\n  ')}`);
     // The tokenizer.json export warns by itself (exportHf); GGUF's tokenizer is written here.
     const { exportWarning } = await import('../../tokenizer/index.js');
-    const w = format !== 'hf' ? exportWarning(tok.split, 'gguf') : null;
+    const w = format !== 'hf' && hcxTok ? exportWarning(hcxTok.split, 'gguf') : null;
     if (w) console.error(`${w} (Token ids given to the exported model directly are unaffected.)`);
   },
 });

@@ -40,11 +40,11 @@ export const command = defineCommand({
     '/v1/models, /v1/models/{id}, /tokenize, /detokenize, /tokenizer_info, /v1/stats, /health, /metrics.',
   async run(o) {
     const apiKey = apiKeyFrom(o.apiKey, 'hcx serve');
-    const { loadServedModel } = await import('../../serve/load.js');
+    const { openModel, hcxTokenizerOf } = await import('../../model/load.js');
     const { Engine } = await import('../../serve/engine.js');
     const { startServer } = await import('../../serve/server.js');
-    const served = loadServedModel(o.model, o.tokenizer, o.dtype);
-    const tok = served.tok;
+    const served = openModel(o.model, { tokenizer: o.tokenizer, dtype: o.dtype ?? 'auto' });
+    const tok = hcxTokenizerOf(served, 'hcx serve');
     const engine = new Engine(served.model, {
       blockSize: o.blockSize,
       kvMemoryBytes: o.kvMemoryMb * 2 ** 20,
@@ -54,7 +54,7 @@ export const command = defineCommand({
       decode: (ids) => tok.decode(ids, { skipSpecial: true }),
     });
     const server = await startServer(engine, tok, {
-      port: o.port, host: o.host, apiKey, modelName: o.servedModelName ?? o.name ?? served.name,
+      port: o.port, host: o.host, apiKey, modelName: o.servedModelName ?? o.name ?? served.displayName,
       maxBodyBytes: o.maxBody, rateLimitPerMinute: o.rateLimit, maxQueue: o.maxQueue,
       limits: {
         maxChoices: o.maxChoices, maxLogprobs: o.maxLogprobs, maxEchoTokens: o.maxEchoTokens, maxRequestTokens: o.maxRequestTokens,

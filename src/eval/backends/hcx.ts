@@ -1,14 +1,14 @@
-// hcx's own models as an evaluation backend: `hcx:<run or checkpoint dir>[#tokenizer=FILE,batch=N,threads=N]`.
+// Models run by hcx's engine as an evaluation backend: `hcx:SPEC[#tokenizer=FILE,batch=N,threads=N,dtype=D]`,
+// SPEC anything openModel opens (an hcx run or checkpoint, a Hugging Face directory, a .safetensors or .gguf file).
 // Scores exactly (log-softmax over the whole vocabulary from one forward pass per padded batch) and
 // generates with the KV cache.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadModel as loadHcxModel } from '../../model/checkpoint.js';
 import { generate } from '../../model/generate.js';
+import { openModel } from '../../model/load.js';
 import type { Transformer } from '../../model/transformer.js';
 import { setThreads } from '../../native/index.js';
 import { F, noGrad, tidy } from '../../tensor/index.js';
-import { Tokenizer, chatText } from '../../tokenizer/index.js';
+import type { TextTokenizer } from '../../tokenizer/index.js';
 import type { ChatMessage, ScoreRequest, ScoreResult, TokenLM } from '../model.js';
 import { registerEngine } from './index.js';
 
@@ -17,20 +17,22 @@ export class HcxLM implements TokenLM {
   readonly prefixToken: number;
   readonly eosTokens: number[];
 
-  constructor(readonly id: string, readonly model: Transformer, readonly tokenizer: Tokenizer, readonly batchSize = 8) {
+  constructor(readonly id: string, readonly model: Transformer, readonly tokenizer: TextTokenizer, readonly batchSize = 8) {
     // Rolling windows score maxLength tokens after one context token.
     this.maxLength = model.config.maxSeqLen - 1;
-    // End-of-text separates documents in pretraining, so it is the natural "start" context (as GPT-2's).
-    this.prefixToken = tokenizer.special.eot;
-    this.eosTokens = [tokenizer.special.eot, tokenizer.special.endofturn];
+    // The start of a document is the natural context of its first token: BOS, else end-of-text (as GPT-2's;
+    // hcx's tokenizers name <|endoftext|>, which separates documents in pretraining, as both).
+    const start = tokenizer.specialIds.bos ?? tokenizer.specialIds.eos;
+    if (start === null) throw new Error(`${id}: the tokenizer has neither a BOS nor an EOS token to start a scored text with`);
+    this.prefixToken = start;
+    this.eosTokens = [...tokenizer.specialIds.stop];
   }
 
   static load(ref: string, opts: Record<string, string>): HcxLM {
-    const model = loadHcxModel(ref);
-    const tokFile = opts.tokenizer ?? path.join(ref, 'tokenizer.json');
-    if (!existsSync(tokFile)) throw new Error(`hcx model ${ref}: no tokenizer.json beside it; give one with #tokenizer=FILE`);
+    for (const k of Object.keys(opts)) if (!['tokenizer', 'batch', 'threads', 'dtype'].includes(k)) throw new Error(`hcx:${ref}: unknown option "${k}" (tokenizer, batch, threads, dtype)`);
+    const { model, tokenizer } = openModel(ref, { tokenizer: opts.tokenizer, dtype: (opts.dtype ?? 'f32') as 'f32' });
     if (opts.threads) setThreads(Number(opts.threads));
-    return new HcxLM(`hcx:${path.resolve(ref)}`, model, Tokenizer.load(tokFile), opts.batch ? Number(opts.batch) : 8);
+    return new HcxLM(`hcx:${path.resolve(ref)}`, model, tokenizer, opts.batch ? Number(opts.batch) : 8);
   }
 
   async tokenize(text: string): Promise<number[]> {
@@ -88,7 +90,8 @@ export class HcxLM implements TokenLM {
   }
 
   async applyChatTemplate(messages: ChatMessage[]): Promise<string> {
-    return chatText(messages, true);
+    if (!this.tokenizer.chatTemplate) throw new Error(`${this.id}: the model has no chat template`);
+    return this.tokenizer.renderChatText(messages.map((m) => ({ role: m.role, content: m.content })), { addGenerationPrompt: true });
   }
 }
 

@@ -1,7 +1,8 @@
 // Model specs on the command line:
 //   openai:<base url>#<model>[,chat][,concurrency=N][,batch=N]   any OpenAI-compatible server (key: $OPENAI_API_KEY)
 //   gguf:<path>[#sequences=N,ctx=N,threads=N,cpu]                a local GGUF through node-llama-cpp
-//   hcx:<checkpoint>                                              hcx's own engine (registered by the engine module)
+//   hcx:<model>[#tokenizer=FILE,batch=N,threads=N,dtype=D]        hcx's own engine on anything openModel opens (registered by
+//                                                                 the engine module)
 import type { EvalModel, TokenLM } from '../model.js';
 import { TokenLMAdapter } from '../model.js';
 import { OpenAIModel } from './openai.js';
