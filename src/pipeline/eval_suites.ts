@@ -1,6 +1,7 @@
 // Evaluation suites the pipeline runs on every checkpoint of a stage, asynchronously, on a worker:
 // held-out loss and perplexity on a few built-in items written for this purpose (never in the training
-// corpus), and a small greedy generation check. Each suite yields to the event loop between items so
+// corpus), a small greedy generation check, and for chat models a greedy reply to Korean and English
+// prompts (in the prompt's language? ended by <|endofturn|>?). Each suite yields to the event loop between items so
 // the worker's lease heartbeats keep going.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -77,7 +78,56 @@ async function generation(ckDir: string, ctx: SuiteContext): Promise<SuiteResult
   return { metrics: { new_tokens: newTokens / k, distinct_2: distinct / k, valid_share: valid / k }, samples };
 }
 
-export const SUITES: Record<string, (ckDir: string, ctx: SuiteContext) => Promise<SuiteResult>> = { heldout, generate: generation };
+/**
+ * Chat prompts for the `chat` suite, phrased unlike the built-in SFT set (src/data/corpus/chat.ts) asks
+ * its questions, one turn each, half Korean and half English.
+ */
+export const CHAT_PROMPTS: { lang: 'ko' | 'en'; prompt: string }[] = [
+  { lang: 'ko', prompt: '안녕하세요! 오늘 기분이 어때요?' },
+  { lang: 'ko', prompt: '독일의 수도가 어느 도시인지 궁금해요.' },
+  { lang: 'ko', prompt: '화성에 대해 짧게 설명해 주세요.' },
+  { lang: 'en', prompt: 'Hello! How are you today?' },
+  { lang: 'en', prompt: 'Could you tell me which city is the capital of Germany?' },
+  { lang: 'en', prompt: 'Say something short about Mars.' },
+];
+
+/** The reply's language by script: Hangul syllables against Latin letters. */
+export function replyLanguage(text: string): 'ko' | 'en' | 'none' {
+  const ko = (text.match(/[\uac00-\ud7a3]/g) ?? []).length, en = (text.match(/[A-Za-z]/g) ?? []).length;
+  return ko + en === 0 ? 'none' : ko >= en ? 'ko' : 'en';
+}
+
+export interface ChatReply { prompt: string; text: string; tokens: number; stopped: boolean }
+
+/** A greedy one-turn reply in hcx's chat template; `stopped`: it ended with <|endofturn|> within maxNewTokens. */
+export async function chatReply(model: import('../model/transformer.js').Transformer, tok: import('../tokenizer/index.js').Tokenizer, prompt: string, maxNewTokens = 64): Promise<ChatReply> {
+  const { generate } = await import('../model/generate.js');
+  const ids = tok.renderChat([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+  const g = generate(model, ids, { maxNewTokens, temperature: 0, stopTokens: [tok.special.endofturn], decode: (x) => tok.decode(x) });
+  return { prompt, text: g.text ?? tok.decode(g.ids), tokens: g.ids.length, stopped: g.finishReason === 'stop' };
+}
+
+/** Does a chat model answer, in the prompt's language, and stop at the end of its turn? */
+async function chat(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
+  const { model, tok } = await open(ckDir, ctx);
+  const samples: (ChatReply & { lang: string; reply_lang: string })[] = [];
+  for (const p of CHAT_PROMPTS) {
+    ctx.alive?.();
+    const r = await chatReply(model, tok, p.prompt);
+    samples.push({ ...r, lang: p.lang, reply_lang: replyLanguage(r.text) });
+    await tick();
+  }
+  const share = (f: (s: (typeof samples)[number]) => boolean) => samples.filter(f).length / samples.length;
+  return {
+    metrics: {
+      stop_share: share((s) => s.stopped), same_language_share: share((s) => s.reply_lang === s.lang),
+      reply_tokens: samples.reduce((a, s) => a + s.tokens, 0) / samples.length,
+    },
+    samples: samples as unknown as Json,
+  };
+}
+
+export const SUITES: Record<string, (ckDir: string, ctx: SuiteContext) => Promise<SuiteResult>> = { heldout, generate: generation, chat };
 
 export async function runSuite(name: string, ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
   const s = SUITES[name];

@@ -134,7 +134,8 @@ const pretrain: StageKind = {
       if (m.step % cfg.logEvery === 0 || m.eval_loss !== undefined) ctx.log(JSON.stringify({ step: m.step, loss: m.loss, eval_loss: m.eval_loss, tokens_per_s: m.tokens_per_s }));
     } });
     const first = r.metrics[0], last = r.metrics[r.metrics.length - 1];
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, summary: { steps: last?.step ?? cfg.steps, first_loss: first?.loss ?? null, loss: last?.loss ?? null, eval_loss: last?.eval_loss ?? null } };
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, ...(tok ? { files: { tokenizer: tok } } : {}),
+      summary: { steps: last?.step ?? cfg.steps, first_loss: first?.loss ?? null, loss: last?.loss ?? null, eval_loss: last?.eval_loss ?? null } };
   },
 };
 
@@ -160,17 +161,39 @@ const evalStage: StageKind = {
   },
 };
 
+/** The sft stage's fields beyond `hcx sft`'s: how much of the built-in chat data `data: builtin` writes. */
+const SFT_STAGE_FIELDS = ['conversations'];
+
 /**
- * SFT from the upstream training stage's final checkpoint (or "from"), with the tokenizer the data stage
- * passed on (or "tokenizer"); shared training settings are inherited from the source as `hcx sft` does.
+ * `data: builtin` is the built-in Korean/English chat set (src/data/corpus/chat.ts), `conversations` per
+ * language (default 400), written as messages JSONL into the stage folder; else a file or a list of files.
+ */
+async function sftData(c: Raw, dir: string): Promise<string[]> {
+  if (c.data !== 'builtin') return typeof c.data === 'string' ? [c.data] : (c.data as string[]);
+  const { chatSamples } = await import('../data/corpus/chat.js');
+  const { writeFileAtomic } = await import('../util/atomic.js');
+  const file = path.join(dir, 'builtin-chat.jsonl');
+  const n = (c.conversations as number | undefined) ?? 400;
+  writeFileAtomic(file, chatSamples(n).map((s) => JSON.stringify({ messages: s.messages })).join('\n') + '\n');
+  return [file];
+}
+
+/**
+ * SFT from the upstream training stage's final checkpoint (or "from"), with the tokenizer the upstream
+ * stage passed on (or "tokenizer", else the one beside the source model); shared training settings are
+ * inherited from the source as `hcx sft` does.
  */
 const sftStage: StageKind = {
   checkpoints: true, dirField: 'runDir',
   async check(c, where) {
     const { SFT_SCHEMA } = await import('../train/sft_config.js');
     const { TRAIN_FIELDS } = await import('../train/config.js');
-    only(c, where, [...new Set([...Object.keys(SFT_SCHEMA), ...Object.keys(TRAIN_FIELDS)])]);
-    if (c.data === undefined) throw new Error(`${where}: field "data" (chat data files) is required`);
+    only(c, where, [...new Set([...Object.keys(SFT_SCHEMA), ...Object.keys(TRAIN_FIELDS), ...SFT_STAGE_FIELDS])]);
+    if (c.data === undefined) throw new Error(`${where}: field "data" (chat data files, or "builtin") is required`);
+    if (c.conversations !== undefined) {
+      if (c.data !== 'builtin') throw new Error(`${where}: field "conversations" applies to data: builtin only`);
+      if (!Number.isInteger(c.conversations) || (c.conversations as number) < 1) throw new Error(`${where}: field "conversations" must be an integer >= 1, got ${JSON.stringify(c.conversations)}`);
+    }
   },
   async run(ctx) {
     const { parseSftConfig } = await import('../train/sft_config.js');
@@ -178,17 +201,17 @@ const sftStage: StageKind = {
     const { sft } = await import('../train/sft.js');
     const from = (ctx.config.from as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.checkpoint).find(Boolean);
     if (!from) throw new Error(`${ctx.where}: stage ${ctx.name} needs "from" or an upstream stage with a checkpoint in "after"`);
-    const tok = (ctx.config.tokenizer as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.files?.tokenizer).find(Boolean);
     const src = describeModel(from);
-    const data = typeof ctx.config.data === 'string' ? [ctx.config.data] : ctx.config.data;
-    const raw = { keepCheckpoints: 0, ...ctx.config, data, from, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}) };
+    const tok = (ctx.config.tokenizer as string | undefined) ?? Object.values(ctx.inputs).map((i) => i.output.files?.tokenizer).find(Boolean);
+    const { conversations: _n, ...rest } = ctx.config;
+    const raw = { keepCheckpoints: 0, ...rest, data: await sftData(ctx.config, ctx.dir), from, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}) };
     const { cfg } = parseSftConfig(raw, ctx.where, src.source.trainConfig, `${src.source.checkpoint ?? src.source.path}/state.json`, src.config);
     const r = await sft(cfg, { resume: ctx.resume, quiet: true, onStep: (m) => {
       ctx.alive();
       if (m.step % cfg.logEvery === 0 || m.eval_loss !== undefined) ctx.log(JSON.stringify({ step: m.step, loss: m.loss, eval_loss: m.eval_loss, tokens_per_s: m.tokens_per_s }));
     } });
     const first = r.metrics[0], last = r.metrics[r.metrics.length - 1];
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: tok ?? src.tokenizer.path ?? '' },
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') },
       summary: { steps: last?.step ?? 0, first_loss: first?.loss ?? null, loss: last?.loss ?? null, eval_loss: last?.eval_loss ?? null } };
   },
 };

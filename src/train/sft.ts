@@ -3,7 +3,7 @@
 // into fixed-length rows by best-fit decreasing with block-diagonal attention (or padded, as the
 // baseline), and the loss of a step is the mean over the supervised tokens of all its micro-batches.
 // Full fine-tuning or LoRA adapters; checkpoints resume exactly after a kill.
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { epochLayouts, loadChatData, RowStream, type ChatData } from '../data/chat/dataset.js';
@@ -16,7 +16,7 @@ import type { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { AdamW, backward, noGrad, tidy, F } from '../tensor/index.js';
 import type { Tokenizer } from '../tokenizer/index.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { maskedTokenLoss } from './losses.js';
 import { changedFields, checkResumable, openRun, writeLossPlot, type Run } from './run.js';
@@ -115,7 +115,9 @@ async function trainLoop(cfg: SftConfig, src: OpenedModel, tok: Tokenizer, tokPa
     run.truncateMetrics(step);
   }
   run.recordConfig(record);
-  if (!existsSync(path.join(cfg.runDir, 'tokenizer.json'))) copyFileSync(tokPath, path.join(cfg.runDir, 'tokenizer.json'));
+  // A fresh run replaces a tokenizer an earlier run left in the folder: the run's tokenizer must be the one it trains with.
+  const runTok = path.join(cfg.runDir, 'tokenizer.json');
+  if (path.resolve(tokPath) !== path.resolve(runTok) && (!ck || !existsSync(runTok))) writeFileAtomic(runTok, readFileSync(tokPath));
 
   const B = cfg.batchSize, A = cfg.gradAccum;
   const stream = new RowStream(data.train, cfg.packing, cfg.seqLen, cfg.seed);

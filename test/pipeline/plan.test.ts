@@ -33,7 +33,9 @@ test('plan errors name the file, line and field', async () => {
   await bad(base + '  x:\n    kind: eval\n    config: { suites: [heldout] }\n    gate: { stage: pretrain, suite: heldout, metric: loss }\n', /stages\.x\.gate: needs a bar: min or max/);
   await bad(base.replace('config: { vocabSize: 300 }', 'config: { vocabSize: 300 }\n    eval: [heldout]'), /a tokenizer stage saves no checkpoints/);
   await bad(base + '  sft:\n    after: pretrain\n    config: { data: chat.jsonl, epochz: 2 }\n', /stages\.sft\.config: unknown field "epochz"/);
-  await bad(base + '  sft:\n    after: pretrain\n', /stages\.sft\.config: field "data" \(chat data files\) is required/);
+  await bad(base + '  sft:\n    after: pretrain\n', /stages\.sft\.config: field "data" \(chat data files, or "builtin"\) is required/);
+  await bad(base + '  sft:\n    after: pretrain\n    config: { data: chat.jsonl, conversations: 10 }\n', /stages\.sft\.config: field "conversations" applies to data: builtin only/);
+  await bad(base + '  sft:\n    after: pretrain\n    config: { data: builtin, conversations: 0 }\n', /stages\.sft\.config: field "conversations" must be an integer >= 1/);
   await bad(base + '  rm:\n    after: pretrain\n', /stages\.rm\.config: stage kind rm is not in this build yet|exports no run/);
 });
 
