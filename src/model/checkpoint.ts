@@ -32,7 +32,12 @@ export interface CheckpointContents {
   extraFiles?: Record<string, Uint8Array | string>;
   /** Tensors for model.safetensors instead of the model's own (e.g. with LoRA adapters merged in). */
   weights?: [string, StTensor][];
+  /** A head other than the language-model one ('score': src/model/score_head.ts), recorded in config.json. */
+  head?: 'score';
 }
+
+/** Heads a checkpoint's config.json may name ("head"); absent: the language-model head. */
+export const HEADS = ['score'] as const;
 
 export const CHECKSUMS = 'checksums.json';
 
@@ -59,7 +64,7 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents): string {
     files.push(['optimizer.safetensors', encodeSafetensors(
       Object.entries(tensors).map(([k, v]) => [k, { dtype: 'F32', shape: [v.length], data: v }]), { state: JSON.stringify(rest) })]);
   }
-  files.push(['config.json', JSON.stringify(c.model.config, null, 2) + '\n']);
+  files.push(['config.json', JSON.stringify(c.head ? { ...c.model.config, head: c.head } : c.model.config, null, 2) + '\n']);
   files.push(['state.json', JSON.stringify({ ...c.state, trainConfig: c.trainConfig }, null, 2) + '\n']);
   for (const [name, data] of Object.entries(c.extraFiles ?? {})) files.push([name, data]);
   const sums: Record<string, string> = {};
@@ -133,16 +138,39 @@ export function verifyCheckpoint(ck: string): string[] {
   return problems;
 }
 
-/** The model config stored in a checkpoint's config.json. */
-export function checkpointModelConfig(ck: string): ModelConfig {
+function readConfigJson(ck: string): Record<string, unknown> {
   const cfgFile = path.join(ck, 'config.json');
-  let raw: unknown;
   try {
-    raw = JSON.parse(readCheckpointFile(ck, 'config.json').toString('utf8'));
+    return JSON.parse(readCheckpointFile(ck, 'config.json').toString('utf8'));
   } catch (e) {
     throw new Error((e as Error).message.startsWith(cfgFile) ? (e as Error).message : `${cfgFile}: ${(e as Error).message}`);
   }
-  return parseModelConfig(raw, cfgFile);
+}
+
+/** The model config stored in a checkpoint's config.json (its "head", if any, read by checkpointHead). */
+export function checkpointModelConfig(ck: string): ModelConfig {
+  const raw = readConfigJson(ck);
+  if (raw && typeof raw === 'object' && 'head' in raw) {
+    const { head: _head, ...rest } = raw;
+    checkpointHead(ck);
+    return parseModelConfig(rest, path.join(ck, 'config.json'));
+  }
+  return parseModelConfig(raw, path.join(ck, 'config.json'));
+}
+
+/** The head a checkpoint's config.json names: 'lm' (none named) or 'score'. */
+export function checkpointHead(ck: string): 'lm' | (typeof HEADS)[number] {
+  const raw = readConfigJson(ck);
+  const head = raw && typeof raw === 'object' ? raw.head : undefined;
+  if (head === undefined) return 'lm';
+  if (!(HEADS as readonly unknown[]).includes(head)) throw new Error(`${path.join(ck, 'config.json')}: field "head" must be one of ${HEADS.join(', ')}, got ${JSON.stringify(head)}`);
+  return head as (typeof HEADS)[number];
+}
+
+/** model.safetensors of a checkpoint, checksum verified, with its path (for error messages). */
+export function decodeCheckpointTensors(ck: string): { tensors: Map<string, StTensor>; file: string } {
+  const file = path.join(ck, 'model.safetensors');
+  return { tensors: decodeSafetensors(readCheckpointFile(ck, 'model.safetensors'), file).tensors, file };
 }
 
 /** Loads a model from a checkpoint directory (or a run directory: its latest checkpoint), verified. */

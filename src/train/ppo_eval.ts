@@ -1,0 +1,56 @@
+// PPO's run-level early stop (the report's guard against overfitting prompts of one length or format):
+// every few iterations the policy answers the held-out prompts greedily, the reward model scores the
+// answers, and the run stops, keeping its best checkpoint, when the held-out reward has not improved for
+// `patience` evaluations or the mean response length has grown past `maxLengthGrowth`% of the SFT
+// model's. The reason is logged and recorded.
+import type { Engine } from '../serve/engine.js';
+import type { ScoreModel } from '../model/score_head.js';
+import { packInBatches, sequenceScores } from './rollout_batch.js';
+import { rollout } from './rollout.js';
+import { repeatedNgramShare } from './ppo_losses.js';
+
+export interface HeldoutResult { reward: number; length: number; eosFraction: number; rep4: number }
+
+/** Greedy answers to the held-out prompts, scored: mean normalised reward (with the missing-turn-end penalty), length, ... */
+export async function heldoutEval(engine: Engine, rm: ScoreModel, prompts: readonly (readonly number[])[],
+  o: { maxTokens: number; stopTokens: number[]; rowLen: number; batchRows: number; pad: number; normalise: (s: number) => number; missingEosPenalty: number }): Promise<HeldoutResult> {
+  const { samples } = await rollout(engine, prompts, { n: 1, temperature: 0, maxTokens: o.maxTokens, stopTokens: o.stopTokens, seed: 0 });
+  const scores = new Float32Array(samples.length);
+  for (const b of packInBatches(samples, samples.map((_, i) => i), o.rowLen, o.batchRows, o.pad)) {
+    const s = sequenceScores(rm, b);
+    b.members.forEach((m, k) => { scores[m] = o.normalise(s[k]) - (samples[m].ended ? 0 : o.missingEosPenalty); });
+  }
+  const n = samples.length || 1;
+  return {
+    reward: scores.reduce((a, b) => a + b, 0) / n,
+    length: samples.reduce((a, s) => a + s.response.length, 0) / n,
+    eosFraction: samples.filter((s) => s.ended).length / n,
+    rep4: samples.reduce((a, s) => a + repeatedNgramShare(s.response), 0) / n,
+  };
+}
+
+/** Tracks held-out evaluations: the best one and whether (and why) the run should stop. */
+export class RunStopper {
+  best: { iteration: number; reward: number; checkpoint: string } | null = null;
+  private sinceBest = 0;
+  private baseLength: number | null = null;
+
+  constructor(readonly patience: number, readonly maxLengthGrowth: number) {}
+
+  /** Records an evaluation (the first is the SFT model's); returns why to stop, or null. */
+  record(iteration: number, r: HeldoutResult, checkpoint: string): string | null {
+    if (this.baseLength === null) this.baseLength = r.length;
+    if (!this.best || r.reward > this.best.reward) {
+      this.best = { iteration, reward: r.reward, checkpoint };
+      this.sinceBest = 0;
+    } else this.sinceBest++;
+    const limit = this.baseLength * (1 + this.maxLengthGrowth / 100);
+    if (iteration > 0 && r.length > limit) {
+      return `mean held-out response length ${r.length.toFixed(1)} tokens exceeds ${(100 + this.maxLengthGrowth).toFixed(0)}% of the SFT model's ${this.baseLength.toFixed(1)} (limit ${limit.toFixed(1)})`;
+    }
+    if (this.sinceBest >= this.patience) {
+      return `held-out reward has not improved for ${this.sinceBest} evaluations (best ${this.best.reward.toFixed(4)} at iteration ${this.best.iteration}, now ${r.reward.toFixed(4)})`;
+    }
+    return null;
+  }
+}

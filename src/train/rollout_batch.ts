@@ -1,0 +1,128 @@
+// Finished rollouts as packed training rows: whole prompt+response sequences placed by best-fit
+// decreasing into rows of a fixed length, positions restarting and a segment id per sequence, so
+// attention stays inside each one. Every response token t of a sequence is predicted at one flat row
+// index (the position before it): log-probabilities, values and every per-token loss live on those
+// rows, the rest of the row (prompt, padding) is masked out. The policy, reference, value and reward
+// networks all score these same packed batches.
+import { bestFitDecreasing } from '../data/chat/packing.js';
+import type { Transformer } from '../model/transformer.js';
+import type { ScoreModel } from '../model/score_head.js';
+import { F, noGrad, type Tensor } from '../tensor/index.js';
+import { IGNORE } from './losses.js';
+
+export interface Sequence { promptIds: Int32Array; response: Int32Array }
+
+export interface PackedRollout {
+  ids: Int32Array;
+  positions: Int32Array;
+  segmentIds: Int32Array;
+  /** The response token each row predicts, IGNORE elsewhere. */
+  targets: Int32Array;
+  B: number;
+  T: number;
+  /** Which sequences (indices into the list given to packRollouts) this batch holds, in placement order. */
+  members: number[];
+  /** Per member: the flat row predicting each of its response tokens. */
+  predRows: Int32Array[];
+  /** Per member: the flat index of its last token (where a score head reads). */
+  ends: Int32Array;
+  /** 1 on rows predicting a response token. */
+  mask: Float32Array;
+}
+
+/** Packs sequences `idx` into rows of T tokens (one batch of however many rows that takes). */
+export function packRollouts(seqs: readonly Sequence[], idx: readonly number[], T: number, pad: number): PackedRollout {
+  const lens = idx.map((i) => seqs[i].promptIds.length + seqs[i].response.length);
+  for (const [k, n] of lens.entries()) if (n > T) throw new Error(`rollout sequence ${idx[k]} has ${n} tokens, rows hold ${T} (raise rowLen)`);
+  const rows = bestFitDecreasing(lens, T);
+  const B = rows.length, N = B * T;
+  const ids = new Int32Array(N).fill(pad), positions = new Int32Array(N), segmentIds = new Int32Array(N), targets = new Int32Array(N).fill(IGNORE);
+  const mask = new Float32Array(N);
+  const members: number[] = [], predRows: Int32Array[] = [], ends: number[] = [];
+  rows.forEach((row, r) => {
+    let o = r * T;
+    row.forEach((k, seg) => {
+      const s = seqs[idx[k]], P = s.promptIds.length, L = s.response.length;
+      ids.set(s.promptIds, o);
+      ids.set(s.response, o + P);
+      const pr = new Int32Array(L);
+      for (let j = 0; j < P + L; j++) { positions[o + j] = j; segmentIds[o + j] = seg; }
+      for (let t = 0; t < L; t++) {
+        const at = o + P - 1 + t;
+        targets[at] = s.response[t];
+        mask[at] = 1;
+        pr[t] = at;
+      }
+      members.push(idx[k]);
+      predRows.push(pr);
+      ends.push(o + P + L - 1);
+      o += P + L;
+    });
+    // Padding: a segment of its own, positions from 0.
+    for (let j = o, p = 0; j < (r + 1) * T; j++, p++) { positions[j] = p; segmentIds[j] = row.length; }
+  });
+  return { ids, positions, segmentIds, targets, B, T, members, predRows, ends: Int32Array.from(ends), mask };
+}
+
+/** Splits `order` into packed batches of at most `rowsPerBatch` rows each (greedy, in order). */
+export function packInBatches(seqs: readonly Sequence[], order: readonly number[], T: number, rowsPerBatch: number, pad: number): PackedRollout[] {
+  const out: PackedRollout[] = [];
+  let cur: number[] = [], tokens = 0;
+  for (const i of order) {
+    const n = seqs[i].promptIds.length + seqs[i].response.length;
+    // A batch holds about rowsPerBatch * T tokens; best-fit decreasing may need a row more, so leave slack.
+    if (cur.length && tokens + n > rowsPerBatch * T * 0.9) { out.push(packRollouts(seqs, cur, T, pad)); cur = []; tokens = 0; }
+    cur.push(i);
+    tokens += n;
+  }
+  if (cur.length) out.push(packRollouts(seqs, cur, T, pad));
+  return out;
+}
+
+/**
+ * Log-probabilities [B*T] of each row's target under softmax(logits / temperature) (0 on masked rows),
+ * differentiable when gradients are recorded, and the logits for metrics.
+ */
+export function tokenLogprobs(model: Transformer, b: PackedRollout, temperature: number): { logp: Tensor; logits: Tensor } {
+  let logits = model.forward(b.ids, b.B, b.T, { positions: b.positions, segmentIds: b.segmentIds });
+  if (temperature !== 1) logits = F.scale(logits, 1 / temperature);
+  return { logp: F.reshape(F.neg(F.crossEntropy(logits, b.targets, { reduction: 'none' })), [b.B * b.T]), logits };
+}
+
+/** Mean entropy (nats) of the masked rows' distributions, from logits already computed. */
+export function meanEntropy(logits: Tensor, mask: Float32Array): { sum: number; count: number } {
+  const V = logits.shape[logits.ndim - 1], d = logits.data;
+  let sum = 0, count = 0;
+  for (let r = 0; r < mask.length; r++) {
+    if (!mask[r]) continue;
+    let mx = -Infinity;
+    for (let v = r * V; v < (r + 1) * V; v++) if (d[v] > mx) mx = d[v];
+    let z = 0, ez = 0;
+    for (let v = r * V; v < (r + 1) * V; v++) { const e = Math.exp(d[v] - mx); z += e; ez += e * (d[v] - mx); }
+    sum += Math.log(z) - ez / z;
+    count++;
+  }
+  return { sum, count };
+}
+
+/** Per member: the values of `flat` at its predicting rows. */
+export function perSequence(flat: Float32Array, b: PackedRollout): Float32Array[] {
+  return b.predRows.map((rows) => Float32Array.from(rows, (r) => flat[r]));
+}
+
+/** Flat [B*T] from per-member arrays (keyed by sequence index), 0 on unmasked rows. */
+export function toRows(perSeq: readonly Float32Array[], b: PackedRollout): Float32Array {
+  const out = new Float32Array(b.B * b.T);
+  b.members.forEach((m, k) => b.predRows[k].forEach((r, t) => { out[r] = perSeq[m][t]; }));
+  return out;
+}
+
+/** Per-token values [B*T] of a score model (the value network), differentiable when recorded. */
+export function tokenValues(vm: ScoreModel, b: PackedRollout): Tensor {
+  return F.reshape(vm.tokenScores(b.ids, b.B, b.T, { segmentIds: b.segmentIds, positions: b.positions }), [b.B * b.T]);
+}
+
+/** Reward-model scores of the batch's members, in member order. */
+export function sequenceScores(rm: ScoreModel, b: PackedRollout): Float32Array {
+  return noGrad(() => rm.score(b.ids, b.B, b.T, { segmentIds: b.segmentIds, positions: b.positions, ends: b.ends })).data.slice();
+}

@@ -1,0 +1,122 @@
+// PPO on a tiny model: the first minibatch of the first epoch gives ratio exactly 1 and clip fraction 0;
+// the engine's rollout log-probs equal the trainer's packed recomputation; masked rows contribute
+// nothing; repeated 4-grams and unlikelihood; the run-level early stop; metrics, plots and strict config.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadModel } from '../../src/model/checkpoint.js';
+import { backward, fromData, noGrad, tidy } from '../../src/tensor/index.js';
+import { Tokenizer } from '../../src/tokenizer/index.js';
+import { hcxTemplate } from '../../src/data/chat/template.js';
+import { run as ppo } from '../../src/train/ppo.js';
+import { RunStopper } from '../../src/train/ppo_eval.js';
+import { policyLoss, repeatedNgramMask, repeatedNgramShare, unlikelihoodLoss, valueLoss } from '../../src/train/ppo_losses.js';
+import { rollout, rolloutEngine } from '../../src/train/rollout.js';
+import { packRollouts, perSequence, tokenLogprobs } from '../../src/train/rollout_batch.js';
+import { loadPrompts, stratifiedSplit } from '../../src/train/prompts.js';
+import { tinyRl } from '../helpers/rl.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'hcx-ppo-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('rollout log-probs from the serving engine equal the trainer\'s packed recomputation; n samples share the prefill', async () => {
+  const f = await tinyRl(dir);
+  const model = loadModel(f.runDir);
+  const tok = Tokenizer.load(f.tokFile);
+  const { items } = await loadPrompts([f.prompts], 'auto', hcxTemplate(tok), 200);
+  const engine = rolloutEngine(model, { maxRunning: 8 });
+  const prompts = items.slice(0, 6).map((p) => p.ids);
+  const { samples, stats } = await rollout(engine, prompts, { n: 3, temperature: 1, maxTokens: 20, stopTokens: [tok.special.endofturn], seed: 3 });
+  assert.equal(samples.length, 18);
+  samples.forEach((s, i) => { assert.equal(s.prompt, Math.floor(i / 3)); assert.deepEqual([...s.promptIds], prompts[s.prompt]); });
+  assert.ok(stats.prefixHits > 0, `siblings reuse the first sample's prompt blocks (${stats.prefixHits} of ${stats.prefixQueries} block lookups hit)`);
+  // The three samples of a prompt differ (own seeds) at temperature 1.
+  assert.ok(new Set(samples.slice(0, 3).map((s) => s.response.join(','))).size > 1);
+  const b = packRollouts(samples, samples.map((_, i) => i), 256, tok.special.pad);
+  const lp = tidy(() => noGrad(() => perSequence(tokenLogprobs(model, b, 1).logp.data, b)));
+  let worst = 0;
+  b.members.forEach((m, k) => {
+    assert.equal(lp[k].length, samples[m].engineLogprobs.length);
+    lp[k].forEach((x, t) => { worst = Math.max(worst, Math.abs(x - samples[m].engineLogprobs[t])); });
+  });
+  assert.ok(worst < 1e-4, `largest difference ${worst}`);
+});
+
+test('masked rows contribute exactly nothing to the policy and value losses', () => {
+  const mask = Float32Array.from([1, 1, 0, 1, 0]);
+  const mk = (junk: number) => {
+    const lp = fromData(Float32Array.from([-1, -2, junk, -0.5, junk]), [5], true), v = fromData(Float32Array.from([0.1, 0.2, junk, 0.3, junk]), [5], true);
+    const old = Float32Array.from([-1.1, -1.9, junk, -0.6, -junk]), adv = Float32Array.from([1, -1, junk, 0.5, junk]);
+    const pg = policyLoss(lp, old, adv, mask, { clip: 0.2, logRatioClamp: 20 });
+    const vf = valueLoss(v, old, adv, mask, 0.2);
+    backward(pg.loss);
+    return { pg: pg.loss.item(), vf: vf.loss.item(), g: [...lp.grad!.data] };
+  };
+  const a = mk(0), b = mk(1e6);
+  assert.equal(a.pg, b.pg);
+  assert.equal(a.vf, b.vf);
+  assert.deepEqual(a.g, b.g);
+  assert.equal(a.g[2], 0);
+  assert.equal(a.g[4], 0);
+});
+
+test('repeated 4-grams: later occurrences are masked; unlikelihood pushes their probability down', () => {
+  const toks = [1, 2, 3, 4, 9, 1, 2, 3, 4, 8];
+  assert.deepEqual([...repeatedNgramMask(toks)], [0, 0, 0, 0, 0, 1, 1, 1, 1, 0]);
+  assert.equal(repeatedNgramShare(toks), 1 / 7);
+  assert.equal(repeatedNgramShare([1, 2, 3]), 0);
+  const lp = fromData(Float32Array.from([-0.1, -0.2, -3]), [3], true);
+  const ul = unlikelihoodLoss(lp, Float32Array.from([1, 0, 1]), 3);
+  assert.ok(Math.abs(ul.item() - (-Math.log(1 - Math.exp(-0.1)) - Math.log(1 - Math.exp(-3))) / 3) < 1e-5);
+  backward(ul);
+  assert.ok(lp.grad!.data[0] > 0 && lp.grad!.data[2] > 0 && lp.grad!.data[1] === 0, 'descending the loss lowers the masked tokens\' log-probs only');
+});
+
+test('run-level early stop: patience on held-out reward, and response length beyond L% of the SFT model\'s', () => {
+  const s = new RunStopper(2, 50);
+  const r = (reward: number, length: number) => ({ reward, length, eosFraction: 1, rep4: 0 });
+  assert.equal(s.record(0, r(0, 10), 'c0'), null);
+  assert.equal(s.record(1, r(1, 12), 'c1'), null);
+  assert.equal(s.record(2, r(0.5, 12), 'c2'), null);
+  assert.match(s.record(3, r(0.9, 12), 'c3')!, /not improved for 2 evaluations/);
+  assert.equal(s.best?.checkpoint, 'c1');
+  const l = new RunStopper(5, 50);
+  l.record(0, r(0, 10), 'c0');
+  assert.equal(l.record(1, r(1, 15), 'c1'), null);
+  assert.match(l.record(2, r(2, 15.5), 'c2')!, /length 15.5 tokens exceeds 150% of the SFT model's 10.0/);
+});
+
+test('held-out prompts are stratified by length and format', () => {
+  const items = Array.from({ length: 60 }, (_, i) => ({ stratum: i % 3 === 0 ? 'short|single' : i % 3 === 1 ? 'long|single' : 'long|system+single', i }));
+  const { train, heldout } = stratifiedSplit(items, 0.2, 1);
+  assert.equal(heldout.length, 12);
+  assert.equal(train.length, 48);
+  for (const s of ['short|single', 'long|single', 'long|system+single']) assert.equal(heldout.filter((x) => x.stratum === s).length, 4);
+});
+
+test('a PPO run: first minibatch ratio exactly 1 and clip fraction 0, engine log-probs match, metrics, plots and the best checkpoint', async () => {
+  const f = await tinyRl(dir);
+  const runDir = path.join(dir, 'run');
+  const r = await ppo({
+    policy: f.runDir, reward: f.rmDir, prompts: [f.prompts], runDir, iterations: 2, promptsPerIteration: 4, samplesPerPrompt: 2, maxNewTokens: 12,
+    miniBatchSize: 4, epochs: 2, batchSize: 2, lr: 1e-4, evalEvery: 1, heldout: 4, seed: 2,
+  }, { quiet: true });
+  assert.equal(r.metrics.length, 2);
+  for (const m of r.metrics) {
+    assert.equal(m.first_ratio, 1);
+    assert.equal(m.first_clipfrac, 0);
+    assert.ok(m.logprob_drift! < 1e-4, `engine vs trainer log-probs: ${m.logprob_drift}`);
+    for (const k of ['reward', 'kl', 'entropy', 'response_len', 'rep4', 'clipfrac', 'approx_kl', 'value_loss', 'eos_fraction', 'rollout_s', 'train_s'] as const) assert.ok(Number.isFinite(m[k]), `${k}: ${m[k]}`);
+    assert.ok(m.heldout_reward !== undefined);
+  }
+  // The policy moved: the second iteration's first ratio is 1 again (fresh old log-probs), but its loss saw updated weights.
+  const rows = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(rows.length, 2);
+  for (const p of ['reward', 'kl', 'entropy', 'response_len', 'rep4', 'clipfrac', 'approx_kl', 'value_loss', 'eos_fraction', 'seconds']) assert.ok(existsSync(path.join(runDir, 'plots', `${p}.svg`)), p);
+  assert.ok(existsSync(path.join(r.finalCheckpoint, 'model.safetensors')));
+  const res = JSON.parse(readFileSync(path.join(runDir, 'result.json'), 'utf8'));
+  assert.equal(res.finalCheckpoint, r.finalCheckpoint);
+  await assert.rejects(ppo({ policy: f.runDir, reward: f.rmDir, prompts: [f.prompts], runDir, klcoef: 0.1 }, { quiet: true }), /unknown field "klcoef"/);
+});
