@@ -190,3 +190,18 @@ export function hcxTokenizerOf(o: Pick<OpenedModel, 'tokenizer' | 'tokenizerPath
   throw new Error(`${who}: ${o.displayName}'s tokenizer (${o.tokenizerPath}) is a ${o.tokenizer.kind === 'hf' ? 'Hugging Face' : 'GGUF'} tokenizer; ` +
     `${who} works with hcx tokenizers only so far (give one with --tokenizer FILE)`);
 }
+
+/**
+ * A trainer's source model (`--from`, `--policy`): opened by the one loader, with an hcx tokenizer; errors name
+ * the trainer's flag and point at the config's "tokenizer" field rather than a CLI flag the trainer lacks.
+ */
+export function openForTraining(spec: string, opts: { tokenizer?: string; flag: string; who: string }): OpenedModel & { hcxTokenizer: Tokenizer } {
+  let src: OpenedModel;
+  try {
+    src = openModel(spec, { tokenizer: opts.tokenizer });
+  } catch (e) {
+    const msg = (e as Error).message.replace('--tokenizer FILE', '"tokenizer" in the config');
+    throw new Error(msg.startsWith(spec) ? `${opts.flag} ${msg}` : msg);
+  }
+  return { ...src, hcxTokenizer: hcxTokenizerOf({ ...src, tokenizer: src.tokenizer }, opts.who) };
+}

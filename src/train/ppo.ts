@@ -14,11 +14,10 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hcxTemplate } from '../data/chat/template.js';
 import { shuffled } from '../data/chat/dataset.js';
-import { loadModel } from '../model/checkpoint.js';
 import { openScoreModel, type ScoreModel } from '../model/score_head.js';
 import type { Transformer } from '../model/transformer.js';
 import { AdamW, backward, F, noGrad, tidy } from '../tensor/index.js';
-import { Tokenizer } from '../tokenizer/index.js';
+import type { Tokenizer } from '../tokenizer/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg } from './plot.js';
 import { parsePpoConfig, type PpoConfig } from './ppo_config.js';
@@ -28,7 +27,7 @@ import { loadPrompts, stratifiedSplit, type PromptItem } from './prompts.js';
 import { rollout, rolloutEngine, type RolloutSample } from './rollout.js';
 import { meanEntropy, packInBatches, perSequence, sequenceScores, tokenLogprobs, tokenValues, toRows, type PackedRollout } from './rollout_batch.js';
 import { openRun, type Run } from './run.js';
-import { openSource } from './source.js';
+import { openForTraining, openModel } from '../model/load.js';
 import { assertFinite, optimizerStep, scheduledLr } from './step.js';
 
 export interface PpoMetrics {
@@ -68,11 +67,9 @@ export async function run(raw: unknown, opts: PpoOptions = {}): Promise<PpoResul
   const cfg = parsePpoConfig(raw, 'ppo config');
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
   if (cfg.resume) log('ppo: resume is not supported (the value network and optimizer are not checkpointed); starting the run afresh');
-  const src = openSource(cfg.policy);
-  const policy = src.model, reference = loadModel(src.checkpoint);
-  const tokPath = cfg.tokenizer ?? src.tokenizerPath;
-  if (!tokPath) throw new Error(`--policy ${cfg.policy}: no hcx tokenizer.json beside the model; give "tokenizer" in the config`);
-  const tok = Tokenizer.load(tokPath);
+  const src = openForTraining(cfg.policy, { tokenizer: cfg.tokenizer, flag: '--policy', who: 'hcx ppo' });
+  const policy = src.model, reference = openModel(cfg.policy, { tokenizer: src.tokenizerPath }).model;
+  const tokPath = src.tokenizerPath, tok = src.hcxTokenizer;
   const rm = openScoreModel(cfg.reward), value = openScoreModel(cfg.reward);
   if (rm.model.config.vocabSize !== policy.config.vocabSize) throw new Error(`--reward ${cfg.reward}: vocabulary of ${rm.model.config.vocabSize}, the policy's is ${policy.config.vocabSize} (train the RM from the same SFT model)`);
   const rowLen = cfg.rowLen ?? Math.min(policy.config.maxSeqLen, rm.model.config.maxSeqLen);

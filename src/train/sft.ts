@@ -11,7 +11,7 @@ import { hcxTemplate, type ChatTemplate } from '../data/chat/template.js';
 import { latestCheckpoint, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { parameterCount, trainFlopsPerToken } from '../model/config.js';
 import { Lora } from '../model/lora.js';
-import { hcxTokenizerOf, openModel, type OpenedModel } from '../model/load.js';
+import { openForTraining, type OpenedModel } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { AdamW, backward, noGrad, tidy, F } from '../tensor/index.js';
@@ -56,14 +56,8 @@ function dataFingerprint(d: ChatData): string {
 
 export async function sft(cfg: SftConfig, opts: SftOptions = {}): Promise<SftResult> {
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  let src: OpenedModel;
-  try {
-    src = openModel(cfg.from, { tokenizer: cfg.tokenizer });
-  } catch (e) {
-    const msg = (e as Error).message.replace('--tokenizer FILE', '"tokenizer" in the config');
-    throw new Error(msg.startsWith(cfg.from) ? `--from ${msg}` : msg);
-  }
-  const tok = hcxTokenizerOf(src, 'hcx sft');
+  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from', who: 'hcx sft' });
+  const tok = src.hcxTokenizer;
   const tokPath = src.tokenizerPath;
   const data = await loadChatData({
     sources: cfg.data.map((p) => ({ path: p, format: cfg.format, columns: cfg.columns, system: cfg.system })),
