@@ -19,6 +19,8 @@ export interface PreferencePair {
   /** The completions: one or more turns, the first an assistant turn, the last an assistant turn. */
   chosen: ChatTurn[];
   rejected: ChatTurn[];
+  /** The record's own "margin" (the reward model subtracts it from r_c - r_r), if any. */
+  margin?: number;
   file: string;
   line: number;
 }
@@ -98,6 +100,10 @@ export function recordToPair(o: Record<string, unknown>, format: PrefFormat): Om
   checkCompletion(pair.chosen, 'chosen');
   checkCompletion(pair.rejected, 'rejected');
   if (!pair.prompt.length) throw new BadPair('the pair has no prompt');
+  if ('margin' in o) {
+    if (typeof o.margin !== 'number' || !Number.isFinite(o.margin)) throw new BadPair(`"margin" must be a finite number, got ${JSON.stringify(o.margin)}`);
+    return { ...pair, margin: o.margin };
+  }
   return pair;
 }
 
