@@ -16,7 +16,6 @@ export const root = defineGroup({
     sft: () => load(import('./commands/sft.js')),
     prefs: () => load(import('./commands/prefs.js')),
     rm: () => load(import('./commands/rm.js')),
-    dpo: () => load(import('./commands/dpo.js')),
     bench: () => load(import('./commands/bench.js')),
     data: () => load(import('./commands/data.js')),
     eval: () => load(import('./commands/eval.js')),
