@@ -36,7 +36,7 @@ test('plan errors name the file, line and field', async () => {
   await bad(base + '  sft:\n    after: pretrain\n', /stages\.sft\.config: field "data" \(chat data files, or "builtin"\) is required/);
   await bad(base + '  sft:\n    after: pretrain\n    config: { data: chat.jsonl, conversations: 10 }\n', /stages\.sft\.config: field "conversations" applies to data: builtin only/);
   await bad(base + '  sft:\n    after: pretrain\n    config: { data: builtin, conversations: 0 }\n', /stages\.sft\.config: field "conversations" must be an integer >= 1/);
-  await bad(base + '  rm:\n    after: pretrain\n', /stages\.rm\.config: stage kind rm is not in this build yet|exports no run/);
+  await bad(base + '  dpo:\n    after: pretrain\n', /stages\.dpo\.config: stage kind dpo is not in this build yet|exports no run/);
 });
 
 test('stage keys: a config change changes that stage and everything downstream, nothing upstream', async () => {
