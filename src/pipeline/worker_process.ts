@@ -6,7 +6,7 @@ import { stageJobHandler } from './stage_job.js';
 import { openStore, type Store } from './store.js';
 import { defaultWorkerName, runWorker } from './worker.js';
 
-export interface WorkerProcessOptions { queue: string; storeUrl: string; leaseMs: number; name?: string; parent?: number }
+export interface WorkerProcessOptions { queue: string; storeUrl: string; leaseMs: number; pollMs?: number; name?: string; parent?: number }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +39,7 @@ export async function runWorkerProcess(o: WorkerProcessOptions): Promise<void> {
   if (!store) return;
   log(`serving queue ${o.queue} from ${o.storeUrl}`);
   try {
-    await runWorker({ store, queue: o.queue, name, leaseMs: o.leaseMs, log, signal: stop.signal, handlers: { eval: evalJobHandler(store), stage: stageJobHandler(store) } });
+    await runWorker({ store, queue: o.queue, name, leaseMs: o.leaseMs, pollMs: o.pollMs, log, signal: stop.signal, handlers: { eval: evalJobHandler(store), stage: stageJobHandler(store) } });
   } finally {
     await store.close();
   }

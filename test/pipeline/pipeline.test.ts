@@ -22,6 +22,15 @@ const GATES = `  gated_ok:
     gate: { stage: pretrain, suite: heldout, metric: loss, max: 0.01 }
 `;
 
+/** Resolves once the worker process says it serves its queue. */
+function serving(w: ReturnType<typeof hcx>): Promise<void> {
+  return new Promise((res, rej) => {
+    let err = '';
+    const t = setTimeout(() => rej(new Error(`worker did not start: ${err}`)), 30_000);
+    w.child.stderr!.on('data', (b: Buffer) => { err += b.toString(); if (/serving queue/.test(err)) { clearTimeout(t); res(); } });
+  });
+}
+
 const outcomes: Record<string, ReturnType<typeof outcome>> = {};
 
 for (const b of backends()) {
@@ -36,7 +45,9 @@ for (const b of backends()) {
       const traceFile = path.join(dir, 'trace.txt');
       const env = { HCX_PIPELINE_TRACE: traceFile };
       // Redis: the orchestrator runs no evaluation itself; two worker processes share them.
-      const workers = b.name === 'redis' ? [1, 2].map((i) => hcx(['pipeline', 'worker', '--queue', 'eval', '--store', store, '--name', `w${i}`, '--lease-ms', '1500'], dir, env)) : [];
+      // Both are up and polling often before the plan starts, so each checkpoint's two evaluations go one to each.
+      const workers = b.name === 'redis' ? [1, 2].map((i) => hcx(['pipeline', 'worker', '--queue', 'eval', '--store', store, '--name', `w${i}`, '--lease-ms', '1500', '--poll-ms', '50'], dir, env)) : [];
+      await Promise.all(workers.map((w) => serving(w)));
       const r = await runPlan(dir, env, b.name === 'redis' ? ['--eval-workers', '0'] : []);
       for (const w of workers) w.child.kill('SIGTERM');
       await Promise.all(workers.map((w) => w.done));

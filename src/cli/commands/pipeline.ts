@@ -60,13 +60,14 @@ const worker = defineCommand({
     queue: { type: 'string', default: 'eval', choices: ['eval', 'train'], description: 'the queue to serve' },
     store: { type: 'string', placeholder: 'URL', default: 'sqlite:runs/pipeline/pipeline.db', description: 'the pipeline\'s store' },
     'lease-ms': { type: 'number', integer: true, min: 100, default: 30_000, description: 'job lease, renewed by heartbeats' },
+    'poll-ms': { type: 'number', integer: true, min: 10, default: 1000, description: 'longest wait between polls of an empty queue' },
     name: { type: 'string', placeholder: 'NAME', description: 'worker name in the store (default HOST:PID)' },
     parent: { type: 'number', integer: true, min: 1, hidden: true, description: 'exit when this process is gone' },
   },
   notes: `${STORE_NOTE}. Checkpoints and stage folders must be on storage every worker sees at the same path.`,
   async run(o) {
     const { runWorkerProcess } = await import('../../pipeline/worker_process.js');
-    await runWorkerProcess({ queue: o.queue, storeUrl: o.store, leaseMs: Number(process.env.HCX_PIPELINE_LEASE_MS) || o.leaseMs, name: o.name, parent: o.parent });
+    await runWorkerProcess({ queue: o.queue, storeUrl: o.store, leaseMs: Number(process.env.HCX_PIPELINE_LEASE_MS) || o.leaseMs, pollMs: o.pollMs, name: o.name, parent: o.parent });
   },
 });
 
