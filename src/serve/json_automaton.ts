@@ -5,11 +5,13 @@
 // frames' keys joined: equal keys mean equal futures, which lets token masks be cached per state.
 // Output is canonical-ish JSON: whitespace is allowed at structural places but bounded (WS bytes), strings
 // are valid UTF-8 without raw control characters, numbers have at most MAX_DIGITS digits per part, and
-// containers nest at most MAX_DEPTH deep, so every state can reach an end.
-import { deref, type SchemaNode } from './json_schema.js';
+// containers nest at most MAX_DEPTH deep, so every state can reach an end. A string with a length bound
+// counts code points (and takes no \u escapes, so surrogate pairs cannot miscount); a number with bounds is
+// written without an exponent and keeps its text, so each digit is allowed only if the bounds stay reachable.
+import { reachable, unitsOf, within, type NumBounds } from './json_bounds.js';
+import { deref, MAX_DIGITS, type SchemaNode } from './json_schema.js';
 
 const WS = 8;
-const MAX_DIGITS = 16;
 const MAX_DEPTH = 24;
 
 type ObjectNode = Extract<SchemaNode, { k: 'object' }>;
@@ -19,9 +21,13 @@ export type Frame =
   | { t: 'val'; n: SchemaNode; ws: number; k: string }
   /** Raw bytes to match: one of `c` (the ones still alive are listed in `a`), `p` bytes matched so far. */
   | { t: 'lit'; c: Uint8Array[]; a: number[]; p: number; k: string }
-  /** Inside a string: e 0 plain, 1 after a backslash, 2..5 hex digits of \u left + 1; u: UTF-8 continuation bytes due. */
-  | { t: 'str'; e: number; u: number; ban: string[] | null; pre: string | null; k: string }
-  | { t: 'num'; ph: number; int: boolean; d: number; k: string }
+  /**
+   * Inside a string: e 0 plain, 1 after a backslash, 2..5 hex digits of \u left + 1; u: UTF-8 continuation bytes due;
+   * with a length bound, n code points so far (capped where the bound stops caring).
+   */
+  | { t: 'str'; e: number; u: number; ban: string[] | null; pre: string | null; len: Len | null; n: number; k: string }
+  /** A number: phase, integer only, digits in the current part; with bounds, the text so far. */
+  | { t: 'num'; ph: number; int: boolean; d: number; bd: NumBounds | null; txt: string; k: string }
   | { t: 'obj'; n: ObjectNode; seen: string; ph: number; cur: SchemaNode | null; ws: number; k: string }
   | { t: 'arr'; n: ArrayNode; c: number; ph: number; ws: number; k: string }
   /** Up to `left` more repetitions of one of `items` (frame stacks, top last), e.g. further tool calls. */
@@ -29,15 +35,35 @@ export type Frame =
 
 export type State = readonly Frame[];
 
+type Len = { min: number; max: number };
+
 const ids = new WeakMap<object, number>();
 let nextId = 1;
 const idOf = (o: object): number => { let i = ids.get(o); if (i === undefined) ids.set(o, (i = nextId++)); return i; };
 
 export const val = (n: SchemaNode, ws = 0): Frame => ({ t: 'val', n, ws, k: `v${n.id}.${ws}` });
 export const lit = (c: Uint8Array[], a: number[] = c.map((_, i) => i), p = 0): Frame => ({ t: 'lit', c, a, p, k: `l${idOf(c)}.${p}.${a.join('_')}` });
-const str = (e: number, u: number, ban: string[] | null = null, pre: string | null = null): Frame =>
-  ({ t: 'str', e, u, ban, pre, k: `s${e}.${u}${ban ? `.${idOf(ban)}.${pre === null ? '' : escape(pre)}` : ''}` });
-const num = (ph: number, int: boolean, d: number): Frame => ({ t: 'num', ph, int, d, k: `n${ph}.${int ? 1 : 0}.${d}` });
+const str = (e: number, u: number, ban: string[] | null = null, pre: string | null = null, len: Len | null = null, n = 0): Frame =>
+  ({ t: 'str', e, u, ban, pre, len, n, k: `s${e}.${u}${ban ? `.${idOf(ban)}.${pre === null ? '' : escape(pre)}` : ''}${len ? `.L${idOf(len)}.${n}` : ''}` });
+const num = (ph: number, int: boolean, d: number, bd: NumBounds | null = null, txt = ''): Extract<Frame, { t: 'num' }> =>
+  ({ t: 'num', ph, int, d, bd, txt: bd ? txt : '', k: `n${ph}.${int ? 1 : 0}.${d}${bd ? `.B${idOf(bd)}.${txt}` : ''}` });
+/** String length bounds, one object per schema node (their identity keys the states). */
+const lenOf = new WeakMap<object, Len>();
+function strLen(n: { minLen?: number; maxLen?: number }): Len | null {
+  if (n.minLen === undefined && n.maxLen === undefined) return null;
+  let l = lenOf.get(n);
+  if (!l) lenOf.set(n, (l = { min: n.minLen ?? 0, max: n.maxLen ?? Infinity }));
+  return l;
+}
+/**
+ * Allowed range of the next continuation byte, by u's tens digit (u's units digit counts the bytes left): only
+ * well-formed UTF-8 (RFC 3629), so no overlong forms (E0 80-9F, F0 80-8F), surrogates (ED A0-BF) or code points
+ * past U+10FFFF (F4 90-BF). A decoder turns each byte of those into U+FFFD, which would break maxLength.
+ */
+const CONT: ReadonlyArray<readonly [number, number]> = [[0x80, 0xbf], [0xa0, 0xbf], [0x80, 0x9f], [0x90, 0xbf], [0x80, 0x8f]];
+
+/** The count after one more code point; past every bound that matters it stops growing, so states stay few. */
+const counted = (len: Len, n: number): number => (len.max === Infinity ? Math.min(n + 1, len.min) : n + 1);
 const obj = (n: ObjectNode, seen: string, ph: number, cur: SchemaNode | null, ws: number): Frame =>
   ({ t: 'obj', n, seen, ph, cur, ws, k: `o${n.id}.${seen}.${ph}.${cur ? cur.id : ''}.${ws}` });
 const arr = (n: ArrayNode, c: number, ph: number, ws: number): Frame => ({ t: 'arr', n, c, ph, ws, k: `a${n.id}.${c}.${ph}.${ws}` });
@@ -74,6 +100,8 @@ const OPEN = 0, NEXT = 1, AFTER = 2, COLON = 3;
 // Number phases.
 const SIGN = 0, ZERO = 1, INT = 2, DOT = 3, FRAC = 4, E = 5, ESIGN = 6, EXP = 7;
 const numComplete = (ph: number) => ph === ZERO || ph === INT || ph === FRAC || ph === EXP;
+/** A number may end here: its text is complete and, with bounds, within them. */
+const numEnds = (f: Extract<Frame, { t: 'num' }>): boolean => numComplete(f.ph) && (!f.bd || within(unitsOf(f.txt, f.bd.scale), f.bd));
 
 const withTop = (s: State, f: Frame): Frame[] => { const o = s.slice(0, -1); o.push(f); return o; };
 const push = (s: State, ...f: Frame[]): Frame[] => [...s, ...f];
@@ -97,13 +125,12 @@ function start(base: State, node: SchemaNode, b: number, out: Frame[][]): void {
       matchLit(base, n.values, n.values.map((_, i) => i), 0, b, out);
       return;
     case 'string':
-      if (b === 0x22) out.push(push(base, str(0, 0)));
+      if (b === 0x22) out.push(push(base, str(0, 0, null, null, strLen(n))));
       return;
     case 'number': case 'integer': {
-      const int = n.k === 'integer';
-      if (b === 0x2d) out.push(push(base, num(SIGN, int, 0)));
-      else if (b === 0x30) out.push(push(base, num(ZERO, int, 1)));
-      else if (isDigit(b)) out.push(push(base, num(INT, int, 1)));
+      const int = n.k === 'integer', bd = n.bounds ?? null;
+      const f: Extract<Frame, { t: 'num' }> | null = b === 0x2d ? num(SIGN, int, 0, bd, '-') : b === 0x30 ? num(ZERO, int, 1, bd, '0') : isDigit(b) ? num(INT, int, 1, bd, String.fromCharCode(b)) : null;
+      if (f && (!bd || reachable(f.txt, bd, MAX_DIGITS))) out.push(push(base, f));
       return;
     }
     case 'boolean':
@@ -159,46 +186,59 @@ export function advance(s: State, b: number, out: Frame[][]): void {
       matchLit(base, top.c, top.a, top.p, b, out);
       return;
     case 'str': {
+      const { len, n } = top;
       if (top.e === 1) {
-        if (b === 0x75) out.push(withTop(s, str(5, 0)));
-        else if ('"\\/bfnrt'.includes(String.fromCharCode(b))) out.push(withTop(s, str(0, 0)));
+        if (b === 0x75) { if (!len) out.push(withTop(s, str(5, 0))); }
+        else if ('"\\/bfnrt'.includes(String.fromCharCode(b))) out.push(withTop(s, str(0, 0, null, null, len, n)));
         return;
       }
       if (top.e >= 2) { if (isHex(b)) out.push(withTop(s, str(top.e === 2 ? 0 : top.e - 1, 0))); return; }
-      if (top.u > 0) { if (b >= 0x80 && b <= 0xbf) out.push(withTop(s, str(0, top.u - 1, top.ban, grow(top, b)))); return; }
+      if (top.u > 0) {
+        const [lo, hi] = CONT[Math.floor(top.u / 10)]!;
+        if (b >= lo && b <= hi) out.push(withTop(s, str(0, (top.u % 10) - 1, top.ban, grow(top, b), len, n)));
+        return;
+      }
       if (b === 0x22) {
         if (top.ban && top.pre !== null && top.ban.includes(top.pre)) return; // a free key spelling a declared property
+        if (len && n < len.min) return;
         out.push(base);
         return;
       }
-      if (b === 0x5c) { if (!top.ban) out.push(withTop(s, str(1, 0))); return; }
+      // Every other byte here begins a code point (an escape counts as the one it stands for).
+      if (len && n >= len.max) return;
+      const n1 = len ? counted(len, n) : 0;
+      if (b === 0x5c) { if (!top.ban) out.push(withTop(s, str(1, 0, null, null, len, n1))); return; }
       if (b < 0x20) return;
       let u = 0;
       if (b >= 0x80) {
         if (b >= 0xc2 && b <= 0xdf) u = 1;
-        else if (b >= 0xe0 && b <= 0xef) u = 2;
-        else if (b >= 0xf0 && b <= 0xf4) u = 3;
+        else if (b >= 0xe0 && b <= 0xef) u = 2 + (b === 0xe0 ? 10 : b === 0xed ? 20 : 0);
+        else if (b >= 0xf0 && b <= 0xf4) u = 3 + (b === 0xf0 ? 30 : b === 0xf4 ? 40 : 0);
         else return;
       }
-      out.push(withTop(s, str(0, u, top.ban, grow(top, b))));
+      out.push(withTop(s, str(0, u, top.ban, grow(top, b), len, n1)));
       return;
     }
     case 'num': {
-      const { ph, int, d } = top;
+      const { ph, int, d, bd } = top;
       const dig = isDigit(b);
-      let next: Frame | null = null;
-      if (ph === SIGN) next = b === 0x30 ? num(ZERO, int, 1) : dig ? num(INT, int, 1) : null;
-      else if ((ph === INT && dig && d < MAX_DIGITS)) next = num(INT, int, d + 1);
-      else if ((ph === ZERO || ph === INT) && !int && b === 0x2e) next = num(DOT, int, 0);
-      else if ((ph === ZERO || ph === INT || ph === FRAC) && !int && (b === 0x65 || b === 0x45)) next = num(E, int, 0);
-      else if (ph === DOT && dig) next = num(FRAC, int, 1);
-      else if (ph === FRAC && dig && d < MAX_DIGITS) next = num(FRAC, int, d + 1);
-      else if (ph === E && (b === 0x2b || b === 0x2d)) next = num(ESIGN, int, 0);
-      else if ((ph === E || ph === ESIGN) && dig) next = num(EXP, int, 1);
-      else if (ph === EXP && dig && d < 2) next = num(EXP, int, d + 1);
-      if (next) { out.push(withTop(s, next)); return; }
+      const n = (p: number, dd: number) => num(p, int, dd, bd, top.txt + String.fromCharCode(b));
+      let next: Extract<Frame, { t: 'num' }> | null = null;
+      if (ph === SIGN) next = b === 0x30 ? n(ZERO, 1) : dig ? n(INT, 1) : null;
+      else if ((ph === INT && dig && d < MAX_DIGITS)) next = n(INT, d + 1);
+      else if ((ph === ZERO || ph === INT) && !int && b === 0x2e) next = n(DOT, 0);
+      else if ((ph === ZERO || ph === INT || ph === FRAC) && !int && !bd && (b === 0x65 || b === 0x45)) next = n(E, 0);
+      else if (ph === DOT && dig) next = n(FRAC, 1);
+      else if (ph === FRAC && dig && d < MAX_DIGITS) next = n(FRAC, d + 1);
+      else if (ph === E && (b === 0x2b || b === 0x2d)) next = n(ESIGN, 0);
+      else if ((ph === E || ph === ESIGN) && dig) next = n(EXP, 1);
+      else if (ph === EXP && dig && d < 2) next = n(EXP, d + 1);
+      if (next) {
+        if (!bd || reachable(next.txt, bd, MAX_DIGITS)) out.push(withTop(s, next));
+        return;
+      }
       // The number ends here: the byte belongs to whatever follows it.
-      if (numComplete(ph) && !(ph === ZERO && dig)) advance(base, b, out);
+      if (numEnds(top) && !(ph === ZERO && dig)) advance(base, b, out);
       return;
     }
     case 'obj': {
@@ -240,7 +280,7 @@ function grow(f: Extract<Frame, { t: 'str' }>, b: number): string | null {
 /** True when the output may end in state s (a number at the end is complete; a repetition may stop). */
 export function canEnd(s: State): boolean {
   let n = s.length;
-  while (n > 0 && s[n - 1].t === 'num' && numComplete((s[n - 1] as Extract<Frame, { t: 'num' }>).ph)) n--;
+  while (n > 0 && s[n - 1].t === 'num' && numEnds(s[n - 1] as Extract<Frame, { t: 'num' }>)) n--;
   return n === 0 || s[n - 1].t === 'rep';
 }
 

@@ -1,14 +1,23 @@
 // JSON Schema -> the node graph the output automaton (json_automaton.ts) walks. Supported: type (one or
 // a list), properties / required / additionalProperties, enum / const, items / minItems / maxItems,
-// anyOf, local $ref into $defs / definitions (recursion allowed), string / number / integer / boolean /
-// null, and annotations (title, description, ...). Any other keyword is an error naming it and where it
+// anyOf, local $ref into $defs / definitions (recursion allowed), string (minLength / maxLength), number
+// and integer (minimum / maximum / exclusiveMinimum / exclusiveMaximum), boolean, null, and annotations
+// (title, description, ...). Any other keyword is an error naming it and where it
 // is, so a schema is never enforced only in part.
+
+import { compileBounds, emptyBounds, type NumBounds } from './json_bounds.js';
+
+/** Digits per part of a written number (integer, fraction): bounds checks and the automaton share it. */
+export const MAX_DIGITS = 16;
 
 export type SchemaNode =
   | { k: 'any'; id: number }
   | { k: 'object'; id: number; props: { name: string; node: SchemaNode }[]; required: Set<string>; additional: SchemaNode | null }
   | { k: 'array'; id: number; items: SchemaNode; min: number; max: number }
-  | { k: 'string' | 'number' | 'integer' | 'boolean' | 'null'; id: number }
+  /** minLength / maxLength in code points (JSON Schema's measure). */
+  | { k: 'string'; id: number; minLen?: number; maxLen?: number }
+  | { k: 'number' | 'integer'; id: number; bounds?: NumBounds }
+  | { k: 'boolean' | 'null'; id: number }
   /** enum / const: the canonical JSON texts of the allowed values, as UTF-8. */
   | { k: 'literal'; id: number; values: Uint8Array[] }
   | { k: 'anyOf'; id: number; options: SchemaNode[] }
@@ -20,6 +29,8 @@ export class SchemaError extends Error {
 }
 
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'readOnly', 'writeOnly', 'deprecated', 'strict']);
+const STRING_KWS = ['minLength', 'maxLength'];
+const NUMBER_KWS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -39,7 +50,7 @@ export function compileSchema(schema: unknown): SchemaNode {
     if (s === true) return { k: 'any', id: nextId++ };
     if (typeof s !== 'object' || s === null || Array.isArray(s)) return fail('type', at, 'a schema must be an object or true');
     const o = s as Record<string, unknown>;
-    const known = new Set(['type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'minItems', 'maxItems', 'anyOf', '$ref', '$defs', 'definitions']);
+    const known = new Set(['type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'minItems', 'maxItems', 'anyOf', '$ref', '$defs', 'definitions', ...STRING_KWS, ...NUMBER_KWS]);
     for (const kw of Object.keys(o)) {
       if (!known.has(kw) && !ANNOTATIONS.has(kw)) fail(kw, at, `unsupported JSON schema keyword '${kw}'`);
     }
@@ -84,11 +95,22 @@ export function compileSchema(schema: unknown): SchemaNode {
     const t: TypeName[] = [];
     if (o.properties !== undefined || o.required !== undefined || o.additionalProperties !== undefined) t.push('object');
     if (o.items !== undefined || o.minItems !== undefined || o.maxItems !== undefined) t.push('array');
+    if (STRING_KWS.some((k) => o[k] !== undefined)) t.push('string');
+    if (NUMBER_KWS.some((k) => o[k] !== undefined)) t.push('number');
     return t;
   }
 
   function typed(t: TypeName, o: Record<string, unknown>, at: string): SchemaNode {
-    const misplaced = (kws: string[]) => { for (const k of kws) if (o[k] !== undefined) fail(k, at, `'${k}' applies to ${k.endsWith('Items') || k === 'items' ? 'arrays' : 'objects'}, and the type here is '${t}'`); };
+    const applies = (k: string) => (k.endsWith('Items') || k === 'items' ? 'arrays' : STRING_KWS.includes(k) ? 'strings' : NUMBER_KWS.includes(k) ? 'numbers' : 'objects');
+    const misplaced = (kws: string[]) => { for (const k of kws) if (o[k] !== undefined) fail(k, at, `'${k}' applies to ${applies(k)}, and the type here is '${t}'`); };
+    const nonNeg = (k: string, d: number): number => {
+      const v = o[k];
+      if (v === undefined) return d;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return fail(k, at, `'${k}' must be a non-negative integer`);
+      return v;
+    };
+    if (t !== 'string') misplaced(STRING_KWS);
+    if (t !== 'number' && t !== 'integer') misplaced(NUMBER_KWS);
     if (t === 'object') {
       misplaced(['items', 'minItems', 'maxItems']);
       const p = o.properties ?? {};
@@ -104,18 +126,31 @@ export function compileSchema(schema: unknown): SchemaNode {
     }
     if (t === 'array') {
       misplaced(['properties', 'required', 'additionalProperties']);
-      const int = (k: string, d: number): number => {
-        const v = o[k];
-        if (v === undefined) return d;
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return fail(k, at, `'${k}' must be a non-negative integer`);
-        return v;
-      };
-      const min = int('minItems', 0), max = int('maxItems', Infinity);
+      const min = nonNeg('minItems', 0), max = nonNeg('maxItems', Infinity);
       if (max < min) fail('maxItems', at, "'maxItems' is below 'minItems'");
       if (Array.isArray(o.items)) fail('items', at, "tuple 'items' (a list of schemas) is not supported");
       return { k: 'array', id: nextId++, items: o.items === undefined ? { k: 'any', id: nextId++ } : node(o.items, `${at}/items`), min, max };
     }
     misplaced(['properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems']);
+    if (t === 'string') {
+      const minLen = nonNeg('minLength', 0), maxLen = nonNeg('maxLength', Infinity);
+      if (maxLen < minLen) fail('maxLength', at, "'maxLength' is below 'minLength'");
+      return { k: t, id: nextId++, ...(minLen > 0 ? { minLen } : {}), ...(maxLen < Infinity ? { maxLen } : {}) };
+    }
+    if (t === 'number' || t === 'integer') {
+      const num = (k: string): number | undefined => {
+        const v = o[k];
+        if (v === undefined) return undefined;
+        if (typeof v !== 'number' || !Number.isFinite(v)) return fail(k, at, `'${k}' must be a finite number`);
+        if (Math.abs(v) >= 10 ** (MAX_DIGITS - 1)) return fail(k, at, `'${k}' must be below 1e${MAX_DIGITS - 1} in magnitude (numbers are written with at most ${MAX_DIGITS} digits)`);
+        return v;
+      };
+      const b = { min: num('minimum'), max: num('maximum'), xmin: num('exclusiveMinimum'), xmax: num('exclusiveMaximum') };
+      if (Object.values(b).every((v) => v === undefined)) return { k: t, id: nextId++ };
+      const bounds = compileBounds(b, t === 'integer' ? 0 : MAX_DIGITS);
+      if (emptyBounds(bounds)) fail('maximum', at, `no ${t} satisfies these bounds`);
+      return { k: t, id: nextId++, bounds };
+    }
     return { k: t, id: nextId++ };
   }
 

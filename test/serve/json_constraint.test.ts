@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import { compileSchema, SchemaError } from '../../src/serve/json_schema.js';
 import { advance, advanceAll, canEnd, dedupe, val, type State } from '../../src/serve/json_automaton.js';
 import { jsonGrammar } from '../../src/serve/constraints.js';
+import { compileBounds, reachable, unitsOf, within } from '../../src/serve/json_bounds.js';
 import { tiny, tinyEngine } from './fixture.js';
 import { startServer, type HcxServer } from '../../src/serve/server.js';
 import { Rng } from '../../src/tensor/index.js';
@@ -29,6 +30,16 @@ const SCHEMAS: Record<string, object> = {
   list: { type: 'array', items: { type: ['string', 'number'] }, maxItems: 4 },
   tree: { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' }, maxItems: 2 } }, required: ['v'], additionalProperties: false } }, $ref: '#/$defs/node' },
   top: { type: 'number' },
+  bounded: {
+    type: 'object',
+    properties: {
+      code: { type: 'string', minLength: 2, maxLength: 4 }, note: { type: 'string', maxLength: 3 }, long: { type: 'string', minLength: 3 },
+      n: { type: 'integer', minimum: -3, maximum: 12 }, p: { type: 'number', exclusiveMinimum: 0, maximum: 1.5 },
+      big: { type: 'integer', minimum: 150, exclusiveMaximum: 2000 }, neg: { type: 'number', maximum: -0.25 },
+    },
+    required: ['code', 'n', 'p', 'big', 'neg', 'long'],
+    additionalProperties: false,
+  },
 };
 
 /** A random walk over bytes: at each step a uniformly drawn byte among those the automaton allows. */
@@ -96,12 +107,61 @@ test('the automaton rejects what the schema forbids', () => {
   assert.ok(!okOpen('{"id": 1, "id"'));
 });
 
+test('string lengths and numeric bounds: accepted and refused prefixes', () => {
+  const node = compileSchema(SCHEMAS.bounded);
+  const enc = new TextEncoder();
+  const alive = (s: string) => advanceAll([[val(node)]], enc.encode(s)).length > 0;
+  assert.ok(alive('{"code": "가나"'), 'two code points of three bytes each');
+  assert.ok(!alive('{"code": "a"'), 'minLength 2');
+  assert.ok(!alive('{"code": "abcde'), 'maxLength 4');
+  assert.ok(alive('{"code": "a\\n"'), 'an escape counts as one');
+  assert.ok(!alive('{"code": "a\\u'), 'no \\u escapes in a length-bounded string');
+  assert.ok(alive('{"note": ""') && !alive('{"note": "abcd'));
+  assert.ok(alive('{"n": -3,') && !alive('{"n": -4') && alive('{"n": 12,') && !alive('{"n": 13') && !alive('{"n": 120'));
+  assert.ok(alive('{"n": 1') && alive('{"n": 0,') && !alive('{"n": -0.'));
+  assert.ok(!alive('{"p": 0,'), 'exclusiveMinimum 0') ;
+  assert.ok(alive('{"p": 0.') && alive('{"p": 0.0') && alive('{"p": 0.001,') && alive('{"p": 1.5,') && !alive('{"p": 1.51') && !alive('{"p": 2') && !alive('{"p": -'));
+  assert.ok(!alive('{"p": 1e'), 'no exponent in a bounded number');
+  assert.ok(alive('{"big": 1') && alive('{"big": 15') && !alive('{"big": 14,') && alive('{"big": 1999,') && !alive('{"big": 2000') && alive('{"big": 2') && !alive('{"big": 3,'));
+  assert.ok(alive('{"neg": -0.25,') && !alive('{"neg": -0.2,') && alive('{"neg": -0.2') && !alive('{"neg": 0'));
+});
+
+test('numeric bounds: a prefix is kept exactly when some number it begins lies within the bounds (brute force)', () => {
+  const rng = new Rng(11);
+  // Every text of up to 2 integer and 2 fraction digits, as the automaton writes them.
+  const ints = ['0', ...Array.from({ length: 99 }, (_, i) => String(i + 1))];
+  const texts = ints.flatMap((i) => [i, ...Array.from({ length: 10 }, (_, a) => `${i}.${a}`), ...Array.from({ length: 100 }, (_, a) => `${i}.${String(a).padStart(2, '0')}`)]);
+  const all = [...texts, ...texts.map((t) => '-' + t)];
+  for (let trial = 0; trial < 60; trial++) {
+    const int = trial % 2 === 0;
+    const pick = () => (int ? Math.round((rng.next() - 0.5) * 200) : Math.round((rng.next() - 0.5) * 20000) / 100);
+    const b: { min?: number; max?: number; xmin?: number; xmax?: number } = {};
+    if (rng.next() < 0.7) b[rng.next() < 0.5 ? 'min' : 'xmin'] = pick();
+    if (rng.next() < 0.7) b[rng.next() < 0.5 ? 'max' : 'xmax'] = pick();
+    const bounds = compileBounds(b, int ? 0 : 2);
+    const ok = (x: number) => (b.min === undefined || x >= b.min) && (b.xmin === undefined || x > b.xmin) && (b.max === undefined || x <= b.max) && (b.xmax === undefined || x < b.xmax);
+    const pool = all.filter((t) => !int || !t.includes('.'));
+    const prefixes = new Set(pool.flatMap((t) => Array.from({ length: t.length }, (_, i) => t.slice(0, i + 1))));
+    for (const p of prefixes) {
+      const want = pool.some((t) => t.startsWith(p) && ok(Number(t)));
+      assert.equal(reachable(p, bounds, 2), want, `${JSON.stringify(b)} ${int ? 'integer' : 'number'} prefix ${p}`);
+    }
+    for (const t of pool) assert.equal(within(unitsOf(t, bounds.scale), bounds), ok(Number(t)), `${JSON.stringify(b)} ${t}`);
+  }
+});
+
 test('unsupported schema keywords are errors naming the keyword and where', () => {
   const cases: [object, string, RegExp][] = [
     [{ type: 'string', pattern: '^a' }, 'pattern', /\(at \/\)/],
     [{ type: 'object', properties: { x: { type: 'string', format: 'email' } } }, 'format', /\/properties\/x/],
     [{ oneOf: [{ type: 'string' }] }, 'oneOf', /unsupported/],
-    [{ type: 'integer', minimum: 0 }, 'minimum', /unsupported/],
+    [{ type: 'integer', multipleOf: 2 }, 'multipleOf', /unsupported/],
+    [{ type: 'string', minimum: 0 }, 'minimum', /applies to numbers/],
+    [{ type: 'integer', minimum: 5, maximum: 4 }, 'maximum', /no integer satisfies/],
+    [{ type: 'integer', exclusiveMinimum: 1, exclusiveMaximum: 2 }, 'maximum', /no integer satisfies/],
+    [{ type: 'number', maximum: 1e300 }, 'maximum', /below 1e15/],
+    [{ type: 'string', minLength: 3, maxLength: 2 }, 'maxLength', /below 'minLength'/],
+    [{ type: 'string', maxLength: 1.5 }, 'maxLength', /non-negative integer/],
     [{ $ref: 'http://example.com/s.json' }, '$ref', /local references/],
     [{ type: 'strange' }, 'type', /unknown type/],
   ];
@@ -141,7 +201,7 @@ const post = async (path: string, body: unknown) => {
 const quote = tok.encode('"')[0];
 
 test('response_format json_schema / json_object on a random-weight model: every reply parses and validates', async () => {
-  for (const name of ['person', 'list', 'tree']) {
+  for (const name of ['person', 'list', 'tree', 'bounded']) {
     const schema = SCHEMAS[name];
     const validate = ajv.compile(schema);
     for (let seed = 0; seed < 6; seed++) {
