@@ -203,6 +203,29 @@ test('llama.cpp tokenizes text like hcx where the pre-tokenizers agree, and deto
   assert.equal(lm.tokens.eos, tok.special.endofturn);
 });
 
+test('node-llama-cpp renders the GGUF chat template as hcx does: the same prompt tokens, stop at <|endofturn|>', async () => {
+  const lm = loaded[0];
+  assert.ok(lm, 'the F32 model of the first test is loaded');
+  const { resolveChatWrapper, JinjaTemplateChatWrapper } = await import('node-llama-cpp');
+  const template = lm.fileInfo.metadata.tokenizer.chat_template;
+  assert.ok(typeof template === 'string' && !/\{%-? *(end)?generation/.test(template), 'the GGUF carries the marker-free template');
+  // The wrapper node-llama-cpp picks for this file by itself (LlamaChatSession's default), not one we force.
+  const wrapper = resolveChatWrapper(lm);
+  assert.ok(wrapper instanceof JinjaTemplateChatWrapper, `node-llama-cpp resolved ${wrapper?.wrapperName}, not the file's Jinja template`);
+  const system = 'You are a helpful assistant.', q1 = 'What is the capital of France?', a1 = 'The capital of France is Paris.', q2 = 'And of Spain?';
+  const { contextText } = wrapper.generateContextState({ chatHistory: [
+    { type: 'system', text: system }, { type: 'user', text: q1 }, { type: 'model', response: [a1] },
+    { type: 'user', text: q2 }, { type: 'model', response: [] },
+  ] });
+  const ours = tok.encodeChat([
+    { role: 'system', content: system }, { role: 'user', content: q1 }, { role: 'assistant', content: a1 }, { role: 'user', content: q2 },
+  ], { addGenerationPrompt: true });
+  assert.deepEqual([...contextText.tokenize(lm.tokenizer)], [...ours.ids]);
+  const stops = wrapper.generateContextState({ chatHistory: [{ type: 'user', text: q1 }, { type: 'model', response: [] }] }).stopGenerationTriggers
+    .map((t) => t.tokenize(lm.tokenizer));
+  assert.ok(stops.some((t) => t.length === 1 && t[0] === tok.special.endofturn), `stop triggers ${JSON.stringify(stops)} include <|endofturn|>`);
+});
+
 test('GGUF reader gives back the metadata and tensors (Q/K rows permuted for llama.cpp RoPE)', () => {
   const file = path.join(dir, 'roundtrip.gguf');
   exportGguf(model, tok, file);
