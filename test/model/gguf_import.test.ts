@@ -21,6 +21,8 @@ import { parseModelConfig } from '../../src/model/config.js';
 import { trainTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 import { pythonMissing, runPython } from '../helpers/python.js';
 import { llamaCppConverter } from './llama_cpp_source.js';
+import { cpuLlama, llamaCppLogProbs, logProbGap } from '../helpers/llama_cpp.js';
+import { openModel } from '../../src/model/load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const script = path.resolve(here, '../../../test/model/py/convert_tiny_hf.py');
@@ -109,6 +111,35 @@ test('a split GGUF (convert_hf_to_gguf.py --split-max-tensors) opens from any pa
     assert.deepEqual(into, f32ToBf16(whole.tensors.get(e.hfName)!.data as Float32Array));
   } finally {
     lazy.close();
+  }
+});
+
+test('a GGUF imported by hcx gives llama.cpp\'s next-token log-probs on the same file (llama, qwen2, qwen3, exaone4 at 64 layers; F32 and Q8_0)', { skip: skipConvert }, async (t) => {
+  const llama = await cpuLlama();
+  // 24 tokens: past exaone4's 16-token sliding window, so its local layers' masking is exercised too.
+  const prompts = [Array.from({ length: 24 }, (_, i) => (i * 37 + 5) % 318 + 2), [2, 300, 17, 17, 250, 9]];
+  // exaone4_64, not exaone4: llama.cpp runs EXAONE 4's hybrid attention only at the 32B's 64 layers (see
+  // py/convert_tiny_hf.py); hcx follows the config at any depth, as transformers does (architectures.test.ts).
+  // Q8_0: llama.cpp also rounds the activations to 8 bits in its Q8_0 matmuls, hcx computes on the dequantised
+  // weights in fp32, so that file gets a looser bound.
+  for (const file of ['llama-f32.gguf', 'qwen2-f32.gguf', 'qwen3-f32.gguf', 'exaone4_64-f32.gguf', 'llama-q8_0.gguf']) {
+    const o = openModel(path.join(out, file));
+    const V = o.model.config.vocabSize;
+    const lm = await llama.loadModel({ modelPath: path.join(out, file) });
+    try {
+      const theirs = await llamaCppLogProbs(lm, prompts, V);
+      let worst = 0, range = 0;
+      prompts.forEach((p, i) => {
+        const g = logProbGap(o.model.infer(Int32Array.from(p), 1, p.length).data, theirs[i], V);
+        worst = Math.max(worst, g.maxDiff); range = Math.max(range, g.range);
+      });
+      t.diagnostic(`${file}: max |Δ log p| ${worst.toExponential(2)}, logit range ${range.toFixed(2)}`);
+      assert.ok(range > 0.5, `${file}: the random model's logits are not flat (range ${range})`);
+      const tol = (file.includes('q8_0') ? 2e-2 : 1e-4) * Math.max(1, range);
+      assert.ok(worst < tol, `${file}: max |Δ log p| ${worst} >= ${tol} against llama.cpp (logit range ${range})`);
+    } finally {
+      await lm.dispose();
+    }
   }
 });
 

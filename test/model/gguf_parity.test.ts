@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
+import { cpuLlama, llamaCppGreedy, llamaCppLogProbs, logProbGap } from '../helpers/llama_cpp.js';
 import { AdamW, backward, tidy, Rng } from '../../src/tensor/index.js';
 import { trainTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 import { Transformer } from '../../src/model/transformer.js';
@@ -62,24 +63,13 @@ before(async () => {
   tok = await trainTokenizer({ texts: Array.from({ length: 20 }, () => TEXT).flat(), vocabSize: 400, split: 'rules' });
   const cfg = parseModelConfig({ vocabSize: tok.vocabSize, dModel: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnHidden: 160, maxSeqLen: 128, tieEmbeddings: true });
   model = trainTiny(tok, cfg, 40);
-  const { getLlama } = await import('node-llama-cpp');
-  llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, progressLogs: false });
+  llama = await cpuLlama();
 });
 
 after(async () => {
   for (const m of loaded) await m.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Log-softmax of one row. */
-function logSoftmax(x: Float32Array): Float64Array {
-  let mx = -Infinity;
-  for (const v of x) mx = Math.max(mx, v);
-  let s = 0;
-  for (const v of x) s += Math.exp(v - mx);
-  const lse = mx + Math.log(s);
-  return Float64Array.from(x, (v) => v - lse);
-}
 
 interface Parity { maxDiff: number; range: number; greedyHcx: number[][]; greedyLlama: number[][] }
 
@@ -92,47 +82,19 @@ async function compare(m: Transformer, dtype: GgufDtype, prompts: number[][], gr
 async function compareFile(m: Transformer, file: string, prompts: number[][], greedyTokens: number): Promise<Parity> {
   const lm = await llama.loadModel({ modelPath: file });
   loaded.push(lm);
-  // Equal precision: llama.cpp's defaults keep the KV cache in F16 and (on this CPU) turn flash attention on,
-  // whose CPU kernel rounds to F16 inside attention; either alone gives |Δ log p| ~1e-3 instead of ~1e-6.
-  const ctx = await lm.createContext({
-    contextSize: 128, sequences: 1, threads: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
-  });
-  const seq = ctx.getSequence();
   const V = m.config.vocabSize;
+  const theirs = await llamaCppLogProbs(lm, prompts, V);
   let maxDiff = 0, range = 0;
+  prompts.forEach((p, i) => {
+    const g = logProbGap(m.infer(Int32Array.from(p), 1, p.length).data, theirs[i], V);
+    maxDiff = Math.max(maxDiff, g.maxDiff); range = Math.max(range, g.range);
+  });
   const greedyHcx: number[][] = [], greedyLlama: number[][] = [];
-  try {
+  if (greedyTokens > 0) {
     for (const p of prompts) {
-      const ours = m.infer(Int32Array.from(p), 1, p.length);
-      await seq.clearHistory();
-      const items = p.map((t) => [t as Token, { generateNext: { probabilities: true, options: { temperature: 0 } } }] as const);
-      const res = await seq.controlledEvaluate(items as never);
-      for (let pos = 0; pos < p.length; pos++) {
-        const row = ours.data.subarray(pos * V, (pos + 1) * V);
-        const a = logSoftmax(row);
-        let lo = Infinity, hi = -Infinity;
-        for (const v of row) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-        range = Math.max(range, hi - lo);
-        const probs = res[pos]?.next.probabilities;
-        assert.ok(probs && probs.size === V, `position ${pos}: llama.cpp gave ${probs?.size} probabilities for ${V} tokens`);
-        for (let v = 0; v < V; v++) {
-          const b = Math.log(probs.get(v as Token) ?? 0);
-          maxDiff = Math.max(maxDiff, Math.abs(a[v] - b));
-        }
-      }
-      if (greedyTokens > 0) {
-        greedyHcx.push(generate(m, p, { maxNewTokens: greedyTokens }).ids);
-        await seq.clearHistory();
-        const got: number[] = [];
-        for await (const t of seq.evaluate(p as Token[], { temperature: 0, yieldEogToken: true })) {
-          got.push(t as number);
-          if (got.length >= greedyTokens) break;
-        }
-        greedyLlama.push(got);
-      }
+      greedyHcx.push(generate(m, p, { maxNewTokens: greedyTokens }).ids);
+      greedyLlama.push(await llamaCppGreedy(lm, p, greedyTokens));
     }
-  } finally {
-    await ctx.dispose();
   }
   return { maxDiff, range, greedyHcx, greedyLlama };
 }

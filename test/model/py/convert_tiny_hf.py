@@ -2,7 +2,7 @@
 # test/model/gguf_import.test.ts:
 #   python convert_tiny_hf.py LLAMA_CPP_DIR OUT
 # For each of llama (GQA, Q/K/V biases, Llama 3 RoPE scaling with non-standard band), qwen2 (tied), qwen3 (head_dim
-# != hidden/heads) and exaone4 (sliding-window pattern, standard Llama 3 scaling): OUT/ARCH/ (save_pretrained,
+# != hidden/heads), exaone4 (sliding-window pattern, standard Llama 3 scaling) and exaone4_64 (the same at 64 layers): OUT/ARCH/ (save_pretrained,
 # float32, with a tiny byte-level BPE tokenizer), OUT/ARCH-f32.gguf, OUT/ARCH.expect.json (the config values as
 # transformers resolves them). For llama also OUT/llama-q8_0.gguf with OUT/llama-q8_0.ref.safetensors (every
 # tensor by GGUF name, dequantised by gguf-py), and OUT/split/llama-0000K-of-0000N.gguf (--split-max-tensors).
@@ -49,7 +49,15 @@ configs = {
                                           rope_parameters={'rope_type': 'llama3', 'rope_theta': 10000.0, 'factor': 16.0, 'low_freq_factor': 1.0,
                                                            'high_freq_factor': 4.0, 'original_max_position_embeddings': 8192}),
 }
-classes = {'llama': transformers.LlamaForCausalLM, 'qwen2': transformers.Qwen2ForCausalLM, 'qwen3': transformers.Qwen3ForCausalLM, 'exaone4': transformers.Exaone4ForCausalLM}
+# llama.cpp turns EXAONE 4's hybrid attention (sliding-window layers with RoPE, global layers without) on only for
+# 64-layer models (the 32B; src/models/exaone4.cpp) and runs every other depth as full attention with RoPE on
+# every layer, so the llama.cpp logit check needs the 32B's depth to compare the same computation.
+configs['exaone4_64'] = transformers.Exaone4Config(**{**common, 'num_hidden_layers': 64, 'max_position_embeddings': 32768},
+                                                   tie_word_embeddings=False, sliding_window=16, sliding_window_pattern=4,
+                                                   rope_parameters={'rope_type': 'llama3', 'rope_theta': 10000.0, 'factor': 16.0, 'low_freq_factor': 1.0,
+                                                                    'high_freq_factor': 4.0, 'original_max_position_embeddings': 8192})
+classes = {'llama': transformers.LlamaForCausalLM, 'qwen2': transformers.Qwen2ForCausalLM, 'qwen3': transformers.Qwen3ForCausalLM, 'exaone4': transformers.Exaone4ForCausalLM,
+           'exaone4_64': transformers.Exaone4ForCausalLM}
 
 torch.manual_seed(0)
 for arch, cfg in configs.items():
