@@ -6,6 +6,9 @@
 // context with 8 sequences decoded together (node-llama-cpp puts the sequences' pending tokens in one batch per
 // decode call). llama.cpp runs with its defaults otherwise (KV cache F16, flash attention auto).
 // Every (system, dtype, threads) case runs in its own child process so thread pools do not interfere.
+// `--shape seed-0.5b`: a HyperCLOVA X SEED 0.5B-shaped model (0.57B parameters, tied embeddings, random weights)
+// written as a Hugging Face directory in bf16, which hcx opens through the one loader with bf16-only weights
+// (the row reports load seconds and peak RSS), against llama.cpp on the same weights as GGUF F16.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,9 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { median, table } from './stats.js';
 
-interface Row { system: string; threads: number; dtype: string; batch: number; tokens_per_s: number; ms: number; ratio_hcx_over_llamacpp?: number }
+interface Row {
+  system: string; threads: number; dtype: string; batch: number; tokens_per_s: number; ms: number; ratio_hcx_over_llamacpp?: number;
+  load_s?: number; peak_rss_mb?: number;
+}
 
 const PROMPT_LEN = 16;
+const SEED_VOCAB = 110592;
 
 /** Fixed prompts: sequence b is 16 ids derived from b (same length, different content). */
 function prompts(batch: number, vocab: number): number[][] {
@@ -29,12 +36,21 @@ async function peerModel() {
   return new Transformer({ ...PRESETS.peer }, 1);
 }
 
-async function hcxWorker(threads: number, batches: number[], newTokens: number, repeat: number, dtype: 'f32' | 'bf16' = 'f32'): Promise<void> {
+async function hcxWorker(threads: number, batches: number[], newTokens: number, repeat: number, dtype: 'f32' | 'bf16', modelDir?: string): Promise<void> {
   const { setThreads } = await import('../native/index.js');
   const { generateBatch } = await import('../model/generate.js');
   setThreads(threads);
-  const model = await peerModel();
-  model.computeDtype = dtype;
+  let loaded: Pick<Row, 'load_s' | 'peak_rss_mb'> = {};
+  let model;
+  if (modelDir) {
+    const { openModel } = await import('../model/load.js');
+    const t0 = process.hrtime.bigint();
+    model = openModel(modelDir, { weights: 'bf16', dtype: 'bf16' }).model;
+    loaded = { load_s: Number(process.hrtime.bigint() - t0) / 1e9, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  } else {
+    model = await peerModel();
+    model.computeDtype = dtype;
+  }
   for (const batch of batches) {
     const ps = prompts(batch, model.config.vocabSize);
     const once = (): number => {
@@ -46,12 +62,12 @@ async function hcxWorker(threads: number, batches: number[], newTokens: number, 
     };
     once();
     const ms = median(Array.from({ length: repeat }, once));
-    const row: Row = { system: 'hcx', threads, dtype, batch, tokens_per_s: (batch * newTokens) / (ms / 1000), ms };
+    const row: Row = { system: 'hcx', threads, dtype, batch, tokens_per_s: (batch * newTokens) / (ms / 1000), ms, ...loaded };
     process.stdout.write(JSON.stringify(row) + '\n');
   }
 }
 
-async function llamaWorker(file: string, dtype: string, threads: number, batches: number[], newTokens: number, repeat: number): Promise<void> {
+async function llamaWorker(file: string, dtype: string, threads: number, batches: number[], newTokens: number, repeat: number, vocab: number): Promise<void> {
   const { getLlama } = await import('node-llama-cpp');
   type Tok = import('node-llama-cpp').Token;
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never, progressLogs: false });
@@ -59,7 +75,7 @@ async function llamaWorker(file: string, dtype: string, threads: number, batches
   for (const batch of batches) {
     const ctx = await model.createContext({ sequences: batch, contextSize: batch * (PROMPT_LEN + newTokens + 16), threads: { ideal: threads, min: threads } });
     const seqs = Array.from({ length: batch }, () => ctx.getSequence());
-    const ps = prompts(batch, 8192);
+    const ps = prompts(batch, vocab);
     const decodeOne = async (seq: (typeof seqs)[number], p: number[]): Promise<number> => {
       await seq.clearHistory();
       let n = 0;
@@ -84,11 +100,12 @@ async function llamaWorker(file: string, dtype: string, threads: number, batches
   await model.dispose();
 }
 
+const benchTokenizer = async () => (await import('../tokenizer/index.js')).trainTokenizer({ texts: ['hcx decode benchmark: the quick brown fox, 한국어 문장입니다.'], vocabSize: 300, split: 'rules' });
+
 /** Writes the peer model (random weights, seed 1) as GGUF f32 and f16 with a small tokenizer (vocab padded). */
 async function writeGgufs(dir: string): Promise<Record<string, string>> {
-  const { trainTokenizer } = await import('../tokenizer/index.js');
   const { exportGguf } = await import('../model/gguf.js');
-  const tok = await trainTokenizer({ texts: ['hcx decode benchmark: the quick brown fox, 한국어 문장입니다.'], vocabSize: 300, split: 'rules' });
+  const tok = await benchTokenizer();
   const model = await peerModel();
   const files: Record<string, string> = {};
   for (const dt of ['f32', 'f16'] as const) {
@@ -98,6 +115,18 @@ async function writeGgufs(dir: string): Promise<Record<string, string>> {
   return files;
 }
 
+/** The SEED 0.5B-shaped model (random weights, seed 1) as a bf16 Hugging Face directory and a GGUF F16. */
+async function writeSeed(dir: string): Promise<{ hfDir: string; gguf: string }> {
+  const [{ Transformer }, { exportHfModel }, { exportGguf }, { SEED_05B }] = await Promise.all([
+    import('../model/transformer.js'), import('../model/export_hf.js'), import('../model/gguf.js'), import('./sft_workers.js')]);
+  const tok = await benchTokenizer();
+  const model = new Transformer(SEED_05B, 1);
+  const hfDir = path.join(dir, 'seed-0.5b'), gguf = path.join(dir, 'seed-0.5b-f16.gguf');
+  exportHfModel(model, tok, hfDir, { dtype: 'bf16' });
+  exportGguf(model, tok, gguf, { dtype: 'F16', name: 'hcx-seed-0.5b-random' });
+  return { hfDir, gguf };
+}
+
 const options = {
   json: { type: 'boolean', description: 'print one JSON document' },
   threads: { type: 'numbers', integer: true, min: 1, default: [1, 2], description: 'thread counts to measure' },
@@ -105,6 +134,9 @@ const options = {
   new: { type: 'number', integer: true, min: 1, default: 128, description: 'new tokens per sequence' },
   repeat: { type: 'number', integer: true, min: 1, default: 3, description: 'timed runs per case (median)' },
   systems: { type: 'string', placeholder: 'LIST', default: 'hcx,llama.cpp', description: 'which of hcx, llama.cpp to run' },
+  shape: { type: 'string', choices: ['peer', 'seed-0.5b'], default: 'peer', description: 'the peer model, or a HyperCLOVA X SEED 0.5B-shaped one (bf16 vs llama.cpp f16)' },
+  model: { type: 'string', hidden: true, description: 'internal: the hcx worker\'s model directory' },
+  vocab: { type: 'number', integer: true, min: 2, default: 8192, hidden: true, description: 'internal: the llama.cpp worker\'s vocabulary size' },
   worker: { type: 'string', choices: ['hcx', 'llama.cpp'], hidden: true, description: 'internal: measure one system in this process' },
   dtype: { type: 'string', choices: ['f32', 'bf16', 'f16'], hidden: true, description: 'internal: the worker\'s dtype' },
   file: { type: 'string', hidden: true, description: 'internal: the llama.cpp worker\'s GGUF' },
@@ -116,8 +148,8 @@ async function run(o: Values<typeof options>): Promise<void> {
   const { new: newTokens, repeat, batch: batches } = o;
   if (o.worker) {
     const threads = o.threads[0];
-    if (o.worker === 'hcx') return hcxWorker(threads, batches, newTokens, repeat, o.dtype === 'bf16' ? 'bf16' : 'f32');
-    return llamaWorker(o.file!, o.dtype!, threads, batches, newTokens, repeat);
+    if (o.worker === 'hcx') return hcxWorker(threads, batches, newTokens, repeat, o.dtype === 'bf16' ? 'bf16' : 'f32', o.model);
+    return llamaWorker(o.file!, o.dtype!, threads, batches, newTokens, repeat, o.vocab);
   }
   const json = o.json;
   const threadList = o.threads;
@@ -128,11 +160,19 @@ async function run(o: Values<typeof options>): Promise<void> {
   const rows: Row[] = [];
   const loadBefore = os.loadavg()[0];
   try {
-    const files = systems.includes('llama.cpp') ? await writeGgufs(dir) : {};
+    const seed = o.shape === 'seed-0.5b' ? await writeSeed(dir) : null;
+    const files: Record<string, string> = seed ? (systems.includes('llama.cpp') ? { f16: seed.gguf } : {}) : systems.includes('llama.cpp') ? await writeGgufs(dir) : {};
+    const vocab = seed ? SEED_VOCAB : 8192;
     const cases: { args: string[]; label: string }[] = [];
     for (const threads of threadList) {
-      if (systems.includes('hcx')) for (const dt of ['f32', 'bf16']) cases.push({ args: ['--worker', 'hcx', '--threads', String(threads), '--dtype', dt], label: `hcx ${dt} threads=${threads}` });
-      for (const [dt, f] of Object.entries(files)) cases.push({ args: ['--worker', 'llama.cpp', '--threads', String(threads), '--file', f, '--dtype', dt], label: `llama.cpp ${dt} threads=${threads}` });
+      if (systems.includes('hcx')) {
+        for (const dt of seed ? ['bf16'] : ['f32', 'bf16']) {
+          cases.push({ args: ['--worker', 'hcx', '--threads', String(threads), '--dtype', dt, ...(seed ? ['--model', seed.hfDir] : [])], label: `hcx ${dt} threads=${threads}` });
+        }
+      }
+      for (const [dt, f] of Object.entries(files)) {
+        cases.push({ args: ['--worker', 'llama.cpp', '--threads', String(threads), '--file', f, '--dtype', dt, '--vocab', String(vocab)], label: `llama.cpp ${dt} threads=${threads}` });
+      }
     }
     for (const c of cases) {
       const r = spawnSync(process.execPath, ['-e', `import(${JSON.stringify(self)}).then(m => m.main(process.argv.slice(1)))`,
@@ -156,14 +196,16 @@ async function run(o: Values<typeof options>): Promise<void> {
   }
   // The machine is shared: the 1-minute load average before and after says how much the figures can be trusted.
   const load = { before: loadBefore, after: os.loadavg()[0], cpus: os.cpus().length };
-  const shape = { model: 'peer', vocab: 8192, d_model: 256, layers: 4, heads: 4, kv_heads: 2, ffn: 688, prompt_tokens: PROMPT_LEN, new_tokens: newTokens, repeat };
+  const shape = o.shape === 'seed-0.5b'
+    ? { model: 'seed-0.5b', vocab: SEED_VOCAB, d_model: 1024, layers: 24, heads: 16, kv_heads: 8, ffn: 5120, prompt_tokens: PROMPT_LEN, new_tokens: newTokens, repeat }
+    : { model: 'peer', vocab: 8192, d_model: 256, layers: 4, heads: 4, kv_heads: 2, ffn: 688, prompt_tokens: PROMPT_LEN, new_tokens: newTokens, repeat };
   if (json) {
     console.log(JSON.stringify({ shape, load, rows }, null, 2));
     return;
   }
-  console.log(`greedy decode, peer model (random weights), ${PROMPT_LEN}-token prompt + ${newTokens} new tokens per sequence, median of ${repeat}`);
-  console.log(table(['system', 'dtype', 'threads', 'batch', 'tokens/s', 'ms', 'hcx/llama.cpp (f32|f16)'],
-    rows.map((r) => [r.system, r.dtype, r.threads, r.batch, r.tokens_per_s, r.ms, r.ratio_hcx_over_llamacpp ?? ''])));
+  console.log(`greedy decode, ${shape.model} model (random weights), ${PROMPT_LEN}-token prompt + ${newTokens} new tokens per sequence, median of ${repeat}`);
+  console.log(table(['system', 'dtype', 'threads', 'batch', 'tokens/s', 'ms', 'hcx/llama.cpp (f32|f16)', 'load s', 'peak RSS MB'],
+    rows.map((r) => [r.system, r.dtype, r.threads, r.batch, r.tokens_per_s, r.ms, r.ratio_hcx_over_llamacpp ?? '', r.load_s ?? '', r.peak_rss_mb ?? ''])));
   console.log('llama.cpp: node-llama-cpp 3.21.1, CPU, its defaults (KV cache F16, flash attention auto); batch 8 = 8 sequences of one context.');
   console.log(`load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after, on ${load.cpus} CPUs (other jobs share them).`);
 }
