@@ -30,11 +30,11 @@ export const GENERATION_PROMPTS = ['서울은', 'The weather', 'function '];
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 async function open(ckDir: string, ctx: SuiteContext) {
-  const { openModel, hcxTokenizerOf } = await import('../model/load.js');
+  const { openModel } = await import('../model/load.js');
   // The watched run's tokenizer first (the checkpoint may sit elsewhere), else the loader's rule.
   const runTok = path.join(ctx.runDir, 'tokenizer.json');
   const o = openModel(ckDir, { tokenizer: existsSync(runTok) ? runTok : undefined });
-  return { model: o.model, tok: hcxTokenizerOf(o, 'pipeline evaluation') };
+  return { model: o.model, tok: o.tokenizer };
 }
 
 async function heldout(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
@@ -65,7 +65,7 @@ async function generation(ckDir: string, ctx: SuiteContext): Promise<SuiteResult
   let newTokens = 0, distinct = 0, valid = 0;
   for (const prompt of GENERATION_PROMPTS) {
     ctx.alive?.();
-    const g = generate(model, tok.encode(prompt), { maxNewTokens: 24, temperature: 0, stopTokens: [tok.special.eot], decode: (ids) => tok.decode(ids) });
+    const g = generate(model, tok.encode(prompt), { maxNewTokens: 24, temperature: 0, stopTokens: tok.specialIds.eos !== null ? [tok.specialIds.eos] : [...tok.specialIds.stop], decode: (ids) => tok.decode(ids) });
     const text = g.text ?? tok.decode(g.ids);
     samples.push({ prompt, text });
     newTokens += g.ids.length;
@@ -99,11 +99,15 @@ export function replyLanguage(text: string): 'ko' | 'en' | 'none' {
 
 export interface ChatReply { prompt: string; text: string; tokens: number; stopped: boolean }
 
-/** A greedy one-turn reply in hcx's chat template; `stopped`: it ended with <|endofturn|> within maxNewTokens. */
-export async function chatReply(model: import('../model/transformer.js').Transformer, tok: import('../tokenizer/index.js').Tokenizer, prompt: string, maxNewTokens = 64): Promise<ChatReply> {
+/**
+ * A greedy one-turn reply in the model's chat template (hcx's, or an imported model's own); `stopped`: it
+ * ended with the end-of-turn token (<|endofturn|> for hcx; any stop token where the model has no such role).
+ */
+export async function chatReply(model: import('../model/transformer.js').Transformer, tok: import('../tokenizer/index.js').TextTokenizer, prompt: string, maxNewTokens = 64): Promise<ChatReply> {
   const { generate } = await import('../model/generate.js');
-  const ids = tok.renderChat([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
-  const g = generate(model, ids, { maxNewTokens, temperature: 0, stopTokens: [tok.special.endofturn], decode: (x) => tok.decode(x) });
+  const ids = tok.encodeChat([{ role: 'user', content: prompt }], { addGenerationPrompt: true }).ids;
+  const stop = tok.specialIds.eot !== null ? [tok.specialIds.eot] : [...tok.specialIds.stop];
+  const g = generate(model, ids, { maxNewTokens, temperature: 0, stopTokens: stop, decode: (x) => tok.decode(x) });
   return { prompt, text: g.text ?? tok.decode(g.ids), tokens: g.ids.length, stopped: g.finishReason === 'stop' };
 }
 

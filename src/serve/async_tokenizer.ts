@@ -1,9 +1,10 @@
 // Tokenizing off the event loop: a 1 MB prompt takes a few tenths of a second to encode, which on the
 // event loop would stall every stream and /health. Texts above a size go to a worker thread holding its
-// own copy of the tokenizer; short ones (most requests) are encoded in place, where a round trip would
-// cost more than the encoding.
+// own copy of the tokenizer (any kind: tokenizer_handle.ts); short ones (most requests) are encoded in place,
+// where a round trip would cost more than the encoding. A tokenizer with no file to re-open works inline.
 import { Worker } from 'node:worker_threads';
-import type { ChatMessage, Tokenizer } from '../tokenizer/index.js';
+import type { ChatOptions, ChatTurn, TextEncodeOptions, TextTokenizer } from '../tokenizer/index.js';
+import { tokenizerHandle, type TokenizerHandle } from './tokenizer_handle.js';
 
 const INLINE_CHARS = 16 * 1024;
 
@@ -14,17 +15,25 @@ export class AsyncTokenizer {
   /** Texts sent to the worker (for tests). */
   offloaded = 0;
 
-  constructor(readonly tok: Tokenizer, private readonly inlineChars = INLINE_CHARS) {}
+  private readonly handle: TokenizerHandle | null;
 
-  encode(text: string, opts: { allowSpecial?: boolean } = {}): Promise<number[]> {
-    if (text.length <= this.inlineChars) return Promise.resolve(this.tok.encode(text, opts));
-    return this.send({ text, allowSpecial: opts.allowSpecial ?? false });
+  constructor(readonly tok: TextTokenizer, private readonly inlineChars = INLINE_CHARS) {
+    this.handle = tokenizerHandle(tok);
   }
 
-  /** tok.renderChat(messages, { addGenerationPrompt: true }), off the loop when the contents are long. */
-  renderChat(messages: ChatMessage[]): Promise<number[]> {
-    if (messages.reduce((a, m) => a + m.content.length, 0) <= this.inlineChars) return Promise.resolve(this.tok.renderChat(messages, { addGenerationPrompt: true }));
-    return this.send({ messages, allowSpecial: false });
+  private inline(chars: number): boolean {
+    return chars <= this.inlineChars || this.handle === null;
+  }
+
+  encode(text: string, opts: TextEncodeOptions = {}): Promise<number[]> {
+    if (this.inline(text.length)) return Promise.resolve(this.tok.encode(text, opts));
+    return this.send({ text, encode: opts });
+  }
+
+  /** tok.encodeChat(messages, opts).ids, off the loop when the conversation is long. */
+  encodeChat(messages: ChatTurn[], opts: ChatOptions = {}): Promise<number[]> {
+    if (this.inline(JSON.stringify(messages).length)) return Promise.resolve(this.tok.encodeChat(messages, opts).ids);
+    return this.send({ messages, chat: opts });
   }
 
   private send(msg: object): Promise<number[]> {
@@ -39,7 +48,7 @@ export class AsyncTokenizer {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./tokenize_worker.js', import.meta.url), { workerData: this.tok.toJSON() });
+    const w = new Worker(new URL('./tokenize_worker.js', import.meta.url), { workerData: this.handle });
     w.unref(); // an idle tokenizer thread does not keep the process alive
     w.on('message', (m: { id: number; ids?: Int32Array; error?: string }) => {
       const p = this.pending.get(m.id);

@@ -1,9 +1,10 @@
-// `hcx chat`: a multi-turn terminal chat. Each turn renders the whole conversation with the chat template
-// (<|user|>...<|endofturn|><|assistant|>) and streams the reply, which ends at <|endofturn|>. It runs the
+// `hcx chat`: a multi-turn terminal chat. Each turn renders the whole conversation with the model's chat
+// template (hcx's: <|user|>...<|endofturn|><|assistant|>; an imported model's own) and streams the reply,
+// which ends at one of the model's stop tokens. It runs the
 // engine in-process, or talks to a running `hcx serve` over /v1/chat/completions with SSE.
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { ChatMessage, Tokenizer } from '../tokenizer/index.js';
+import type { ChatMessage, TextTokenizer } from '../tokenizer/index.js';
 import type { Engine } from './engine.js';
 import type { RequestParams } from './sequence.js';
 
@@ -14,13 +15,13 @@ export interface ChatBackend {
 
 export interface ChatSampling { temperature?: number; topP?: number; topK?: number; maxTokens?: number; seed?: number; repetitionPenalty?: number }
 
-export function localBackend(engine: Engine, tok: Tokenizer, s: ChatSampling = {}): ChatBackend {
+export function localBackend(engine: Engine, tok: TextTokenizer, s: ChatSampling = {}): ChatBackend {
   return {
     async reply(messages, onText, signal) {
-      const ids = tok.renderChat(messages, { addGenerationPrompt: true });
+      const ids = tok.encodeChat(messages.map((m) => ({ role: m.role, content: m.content })), { addGenerationPrompt: true }).ids;
       const room = engine.config.maxSeqLen - ids.length;
       if (room <= 0) throw new Error(`the conversation (${ids.length} tokens) fills the model's context of ${engine.config.maxSeqLen}; /reset to start over`);
-      const params: RequestParams = { ...s, maxTokens: Math.min(s.maxTokens ?? room, room), stopTokens: [tok.special.endofturn, tok.special.eot] };
+      const params: RequestParams = { ...s, maxTokens: Math.min(s.maxTokens ?? room, room), stopTokens: [...tok.specialIds.stop] };
       const h = engine.submit(ids, params, (d) => { if (d.text) onText(d.text); });
       const onAbort = () => h.cancel();
       signal.addEventListener('abort', onAbort);

@@ -1,7 +1,8 @@
 // /v1/chat/completions: the conversation through the chat template (tools, calls and results in the
 // format of tool_format.ts), generation until end-of-turn, tool calls parsed back into OpenAI's
 // `tool_calls` (streamed as OpenAI streams them: a delta with the call's id and name, then its
-// arguments), tool_choice required / named and response_format enforced by constrained decoding.
+// arguments), tool_choice required / named and response_format enforced by constrained decoding. Any
+// served tokenizer: the model's own chat template renders the conversation and its stop tokens end the reply.
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { RequestParams, StreamDelta } from './sequence.js';
@@ -9,7 +10,7 @@ import { ApiError, chatLogprobs, requestId, usage } from './openai.js';
 import { parseChat } from './request.js';
 import { checkLimit } from './limits.js';
 import { jsonGrammar, toolGrammar } from './constraints.js';
-import { parseToolCalls, ToolCallParser, toTemplateMessages, type ToolEvent } from './tool_format.js';
+import { parseToolCalls, templateTurns, ToolCallParser, writesToolCallBlocks, type ToolEvent } from './tool_format.js';
 import { checkIds, checkModel, created, failed, generatedTokens, Sse, streamError, submitAll, type Job, type ServeContext } from './handlers.js';
 
 /** Calls at most in one reply when parallel tool calls are allowed. */
@@ -25,12 +26,23 @@ export async function chat(ctx: ServeContext, body: unknown, res: ServerResponse
   if (r.logprobs) checkLimit(limits, 'maxLogprobs', r.topLogprobs, 'top_logprobs', "'top_logprobs'");
   if (r.params.maxTokens !== undefined) checkLimit(limits, 'maxTokens', r.params.maxTokens, 'max_tokens', "'max_tokens'");
   const useTools = r.tools.length > 0 && r.toolChoice.kind !== 'none';
-  const ids = await ctx.asyncTok.renderChat(toTemplateMessages(r.messages, useTools ? r.tools.map((t) => t.raw) : null));
+  if (!tok.chatTemplate) throw new ApiError(400, `the served model has no chat template; use /v1/completions`, 'messages');
+  const blocks = writesToolCallBlocks(tok);
+  if (!blocks && (r.toolChoice.kind === 'required' || r.toolChoice.kind === 'named')) {
+    throw new ApiError(400, `'tool_choice' ${r.toolChoice.kind} needs a chat template that writes <tool_call> blocks; this model's does not`, 'tool_choice');
+  }
+  const { turns, opts } = templateTurns(tok, r.messages, useTools ? r.tools.map((t) => t.raw) : null);
+  let ids: number[];
+  try {
+    ids = await ctx.asyncTok.encodeChat(turns, { ...opts, addGenerationPrompt: true });
+  } catch (e) {
+    throw new ApiError(400, `the chat template failed on these messages: ${(e as Error).message}`, 'messages');
+  }
   checkIds(ctx, ids, 'messages');
   const C = ctx.engine.config.maxSeqLen, V = ctx.engine.config.vocabSize;
   const maxTokens = Math.min(r.params.maxTokens ?? C, C - ids.length);
   checkLimit(limits, 'maxRequestTokens', (ids.length + maxTokens) * r.n, 'max_tokens', 'the tokens this request may occupy (prompt + max_tokens per choice)');
-  const stopTokens = [tok.special.endofturn, tok.special.eot];
+  const stopTokens = [...tok.specialIds.stop];
   const tc = r.toolChoice, rf = r.responseFormat;
   let grammar = null;
   if (tc.kind === 'required' || tc.kind === 'named') {
@@ -49,12 +61,13 @@ export async function chat(ctx: ServeContext, body: unknown, res: ServerResponse
   });
   const id = requestId('chatcmpl'), model = ctx.modelName;
   const tokenText = (t: number) => tok.decode([t]);
-  const tokenBytes = (t: number) => Array.from(tok.tokenBytes(t));
+  const tokenBytes = (t: number) => Array.from(tok.tokenBytes(t) ?? []);
   const finishReason = (reason: string, calls: number) => (calls > 0 && reason === 'stop' ? 'tool_calls' : reason);
   if (r.stream) {
     const sse = new Sse(res);
     const chunk = (choice: unknown) => ({ id, object: 'chat.completion.chunk', created: created(), model, choices: [choice] });
-    const parsers = jobs.map(() => (useTools ? new ToolCallParser() : null));
+    const parseCalls = useTools && blocks;
+    const parsers = jobs.map(() => (parseCalls ? new ToolCallParser() : null));
     const started = new Set<number>();
     const send = (index: number, ev: ToolEvent, calls: number) => {
       if ('content' in ev) { sse.send(chunk({ index, delta: { content: ev.content }, logprobs: null, finish_reason: null })); return; }
@@ -93,7 +106,7 @@ export async function chat(ctx: ServeContext, body: unknown, res: ServerResponse
     id, object: 'chat.completion', created: created(), model,
     choices: outs.map((o, k) => {
       const lp = r.logprobs ? chatLogprobs((o.logprobs ?? []).slice(0, o.outputTokens.length), tokenText, tokenBytes) : null;
-      if (!useTools) return { index: jobs[k].index, message: { role: 'assistant', content: o.text }, logprobs: lp, finish_reason: o.finishReason };
+      if (!useTools || !blocks) return { index: jobs[k].index, message: { role: 'assistant', content: o.text }, logprobs: lp, finish_reason: o.finishReason };
       const p = parseToolCalls(o.text);
       const message = p.calls.length
         ? { role: 'assistant', content: p.content || null, tool_calls: p.calls.map((c) => ({ id: callId(), type: 'function', function: c })) }

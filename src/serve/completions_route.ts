@@ -1,7 +1,9 @@
 // /v1/completions (echo, logprobs, suffix via FIM, logit_bias, response_format) and /v1/infill, streamed
 // over SSE or answered with one JSON object. Text prompts are raw model input: special-token strings in
 // them are read as those tokens (as vLLM and llama.cpp do), so a client can send a rendered chat template.
-// Generation stops at end-of-text and at end-of-turn (a chat model's reply ends with the latter).
+// Generation stops at the model's stop tokens (end-of-text and end-of-turn: a chat model's reply ends with
+// the latter). A text prompt gets what the model adds around a sequence (BOS for Llama-style tokenizers, as
+// vLLM's add_special_tokens default does; hcx's own adds nothing).
 import type { ServerResponse } from 'node:http';
 import type { RequestOutput, RequestParams, StreamDelta, TokenLogprob } from './sequence.js';
 import { tokenPieces } from './text_stream.js';
@@ -21,11 +23,13 @@ export async function completions(ctx: ServeContext, body: unknown, res: ServerR
   if (r.logprobs !== null) checkLimit(limits, 'maxLogprobs', r.logprobs, 'logprobs', "'logprobs'");
   if (r.ignoreEos && r.responseFormat.type !== 'text') throw new ApiError(400, "'ignore_eos' cannot be combined with 'response_format'", 'ignore_eos');
   const wantLp = r.logprobs !== null;
-  const stopTokens = [tok.special.eot, tok.special.endofturn];
+  const stopTokens = [...tok.specialIds.stop];
+  const fim = tok.specialIds.fim;
+  if (r.suffix !== undefined && !fim) throw new ApiError(400, "'suffix' needs fill-in-the-middle tokens, which this model's tokenizer lacks", 'suffix');
   const encoded = await Promise.all(r.prompts.map(async (p) => {
     // FIM prefixes are code, read as plain text like the suffix.
-    let ids = 'text' in p ? await ctx.asyncTok.encode(p.text, { allowSpecial: r.suffix === undefined }) : p.ids;
-    if (r.suffix !== undefined) ids = [tok.special.fimPrefix, ...ids, tok.special.fimSuffix, ...(await ctx.asyncTok.encode(r.suffix)), tok.special.fimMiddle];
+    let ids = 'text' in p ? await ctx.asyncTok.encode(p.text, { allowSpecial: r.suffix === undefined, addSpecialTokens: r.suffix === undefined }) : p.ids;
+    if (r.suffix !== undefined) ids = [fim!.prefix, ...ids, fim!.suffix, ...(await ctx.asyncTok.encode(r.suffix)), fim!.middle];
     checkIds(ctx, ids, 'prompt');
     return ids;
   }));

@@ -1,6 +1,7 @@
 // The grammars a request can ask for, compiled once per tokenizer and shape and shared by requests:
 // a JSON value of a schema (response_format) and tool calls (tool_choice required or a named function).
-import type { Tokenizer } from '../tokenizer/index.js';
+// Any tokenizer: the trie is built from each token's bytes (tokenBytes), special tokens left out.
+import type { TextTokenizer } from '../tokenizer/index.js';
 import { bytes, lit, rep, val, type Frame } from './json_automaton.js';
 import type { SchemaNode } from './json_schema.js';
 import { Grammar, trieFor } from './token_mask.js';
@@ -22,23 +23,23 @@ function cached(key: string, make: () => Grammar): Grammar {
 const tokenIds = new WeakMap<object, number>();
 let nextTok = 1;
 
-function trie(tok: Tokenizer, vocabSize: number) {
-  return trieFor(tok, vocabSize, () => Array.from({ length: vocabSize }, (_, id) => (id < tok.vocabSize && !tok.specialTokens.has(id) ? tok.tokenBytes(id) : null)));
+function trie(tok: TextTokenizer, vocabSize: number) {
+  return trieFor(tok, vocabSize, () => Array.from({ length: vocabSize }, (_, id) => (id < tok.vocabSize && !tok.isSpecial(id) ? tok.tokenBytes(id) : null)));
 }
 
-function keyOf(tok: Tokenizer, vocabSize: number, what: string): string {
+function keyOf(tok: TextTokenizer, vocabSize: number, what: string): string {
   let t = tokenIds.get(tok);
   if (t === undefined) tokenIds.set(tok, (t = nextTok++));
   return `${t}:${vocabSize}:${what}`;
 }
 
 /** Output that is one JSON value of `node` (`schemaKey`: the schema's JSON, for the cache). */
-export function jsonGrammar(tok: Tokenizer, vocabSize: number, node: SchemaNode, schemaKey: string, stopTokens: number[]): Grammar {
+export function jsonGrammar(tok: TextTokenizer, vocabSize: number, node: SchemaNode, schemaKey: string, stopTokens: number[]): Grammar {
   return cached(keyOf(tok, vocabSize, `json:${stopTokens.join(',')}:${schemaKey}`), () => new Grammar(trie(tok, vocabSize), [[val(node)]], stopTokens));
 }
 
 /** Output that is one or more tool-call blocks (at most maxCalls), each calling one of `tools`. */
-export function toolGrammar(tok: Tokenizer, vocabSize: number, tools: ToolSpec[], maxCalls: number, stopTokens: number[]): Grammar {
+export function toolGrammar(tok: TextTokenizer, vocabSize: number, tools: ToolSpec[], maxCalls: number, stopTokens: number[]): Grammar {
   const key = keyOf(tok, vocabSize, `tools:${maxCalls}:${stopTokens.join(',')}:${JSON.stringify(tools.map((t) => [t.name, t.parameters]))}`);
   return cached(key, () => {
     const close = [bytes(`}\n${TOOL_CALL_CLOSE}`)];

@@ -2,7 +2,7 @@
 // queue, and submitting a request's choices so that a client that goes away cancels them (which frees
 // their KV blocks). The routes: completions_route.ts, chat_route.ts, tokenize_route.ts.
 import type { ServerResponse } from 'node:http';
-import type { Tokenizer } from '../tokenizer/index.js';
+import type { TextTokenizer } from '../tokenizer/index.js';
 import type { AsyncTokenizer } from './async_tokenizer.js';
 import type { Engine } from './engine.js';
 import type { RequestLimits } from './limits.js';
@@ -13,7 +13,8 @@ import type { CommonRequest } from './request.js';
 
 export interface ServeContext {
   engine: Engine;
-  tok: Tokenizer;
+  /** The served model's tokenizer, of any kind (hcx's own, a Hugging Face tokenizer.json, a GGUF's). */
+  tok: TextTokenizer;
   /** Encodes long texts off the event loop. */
   asyncTok: AsyncTokenizer;
   modelName: string;

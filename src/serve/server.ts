@@ -9,7 +9,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Tokenizer } from '../tokenizer/index.js';
+import type { TextTokenizer } from '../tokenizer/index.js';
 import type { Engine } from './engine.js';
 import { ApiError } from './openai.js';
 import type { ServeContext } from './handlers.js';
@@ -103,7 +103,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<unknown> {
   });
 }
 
-export async function startServer(engine: Engine, tok: Tokenizer, opts: ServerOptions = {}): Promise<HcxServer> {
+export async function startServer(engine: Engine, tok: TextTokenizer, opts: ServerOptions = {}): Promise<HcxServer> {
   const ctx: ServeContext = {
     engine, tok, asyncTok: new AsyncTokenizer(tok, opts.inlineTokenizeChars), modelName: opts.modelName ?? 'hcx', maxQueue: opts.maxQueue ?? 4096,
     limits: defaultLimits(engine.config.maxSeqLen, opts.limits),

@@ -5,7 +5,11 @@
 //   - an assistant call:    <tool_call>\n{"name": "get_weather", "arguments": {"city": "Seoul"}}\n</tool_call>
 //     (several calls: one block each, separated by a newline; text before the first block is content)
 //   - a tool's result:      a user turn <tool_response>\n...\n</tool_response>
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOLS_INTRO, TOOLS_OUTRO, type ChatMessage } from '../tokenizer/index.js';
+//
+// An imported model (a Hugging Face or GGUF tokenizer) renders tools, calls and results with its own template
+// (templateTurns); its calls are read back with the same parser when the template writes them in this
+// <tool_call> format (Qwen's and Hermes' do), and otherwise are left as content.
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOLS_INTRO, TOOLS_OUTRO, type ChatMessage, type ChatOptions, type ChatTurn, type TextTokenizer } from '../tokenizer/index.js';
 import type { ChatMessageIn, ToolSpec } from './request_chat.js';
 
 export { TOOL_CALL_CLOSE, TOOL_CALL_OPEN };
@@ -44,6 +48,37 @@ export function toTemplateMessages(messages: readonly ChatMessageIn[], rawTools:
     else out.unshift({ role: 'system', content: block });
   }
   return out;
+}
+
+/** Whether the model writes tool calls as <tool_call> JSON blocks: hcx's template, or one that spells the tag. */
+export function writesToolCallBlocks(tok: TextTokenizer): boolean {
+  return tok.kind === 'hcx' || (tok.chatTemplate?.includes(TOOL_CALL_OPEN) ?? false);
+}
+
+/** Arguments as templates expect them: an object (vLLM parses them so too), else the string as sent. */
+function callArguments(args: string): string | Record<string, unknown> {
+  try {
+    const v = JSON.parse(args) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : args;
+  } catch {
+    return args;
+  }
+}
+
+/**
+ * The request's messages (and tools) as the served tokenizer's template takes them: hcx's plain turns with the
+ * tools in the system turn, or OpenAI-shaped turns with `tools` for an imported model's own template.
+ */
+export function templateTurns(tok: TextTokenizer, messages: readonly ChatMessageIn[], rawTools: unknown[] | null): { turns: ChatTurn[]; opts: ChatOptions } {
+  if (tok.kind === 'hcx') return { turns: toTemplateMessages(messages, rawTools).map((m) => ({ role: m.role, content: m.content })), opts: {} };
+  const turns = messages.map((m): ChatTurn => {
+    if (m.role === 'tool') return { role: 'tool', content: m.content, tool_call_id: m.toolCallId };
+    if (m.role === 'assistant' && m.toolCalls?.length) {
+      return { role: 'assistant', content: m.content, tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: callArguments(c.arguments) } })) };
+    }
+    return { role: m.role, content: m.content };
+  });
+  return { turns, opts: rawTools && rawTools.length ? { tools: rawTools } : {} };
 }
 
 export type ToolEvent = { content: string } | { call: { name: string; arguments: string } };

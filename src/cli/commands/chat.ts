@@ -25,10 +25,10 @@ export const command = defineCommand({
     if (o.url) backend = remoteBackend(o.url, apiKeyFrom(o.apiKey, 'hcx chat'), sampling);
     else {
       if (!o.model) throw new Error('hcx chat: needs --model DIR|FILE or --url URL');
-      const { openModel, hcxTokenizerOf } = await import('../../model/load.js');
+      const { openModel } = await import('../../model/load.js');
       const { Engine } = await import('../../serve/engine.js');
       const served = openModel(o.model, { tokenizer: o.tokenizer, dtype: o.dtype ?? 'auto' });
-      const tok = hcxTokenizerOf(served, 'hcx chat');
+      const tok = served.tokenizer;
       const engine = new Engine(served.model, { maxRunning: 4, decode: (ids) => tok.decode(ids, { skipSpecial: true }) });
       backend = localBackend(engine, tok, sampling);
       console.error(`hcx chat: ${served.displayName} (${(served.model.numParameters / 1e6).toFixed(1)}M parameters); /reset, /exit`);

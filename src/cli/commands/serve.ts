@@ -40,11 +40,11 @@ export const command = defineCommand({
     '/v1/models, /v1/models/{id}, /tokenize, /detokenize, /tokenizer_info, /v1/stats, /health, /metrics.',
   async run(o) {
     const apiKey = apiKeyFrom(o.apiKey, 'hcx serve');
-    const { openModel, hcxTokenizerOf } = await import('../../model/load.js');
+    const { openModel } = await import('../../model/load.js');
     const { Engine } = await import('../../serve/engine.js');
     const { startServer } = await import('../../serve/server.js');
     const served = openModel(o.model, { tokenizer: o.tokenizer, dtype: o.dtype ?? 'auto' });
-    const tok = hcxTokenizerOf(served, 'hcx serve');
+    const tok = served.tokenizer;
     const engine = new Engine(served.model, {
       blockSize: o.blockSize,
       kvMemoryBytes: o.kvMemoryMb * 2 ** 20,
