@@ -1,10 +1,12 @@
 # The TRL peer of `hcx bench rlhf` (src/bench/rlhf_runs.ts), run in the /tmp/hcx-py venv.
 # TRL 1.13 (the machine's wheelhouse) no longer ships PPOTrainer, so this is one PPOTrainer iteration put
 # together from its pieces: the helpers below (first_true_indices, truncate_response, forward, get_reward,
-# generate / batch_generation, masked_mean / masked_var / masked_whiten) and the train() loop's rollout,
-# scoring, reward, GAE and PPO-epoch code follow TRL's trl/experimental/ppo/ppo_trainer.py and
-# trl/trainer/utils.py (huggingface/trl commit fd09025, Apache-2.0) line for line, without accelerate, logging
-# or checkpointing; selective_log_softmax is trl 1.13's own. Policy and reference: the hcx export
+# generate, masked_mean / masked_var / masked_whiten) and the rollout, scoring, reward, GAE and PPO-epoch
+# code are written after TRL's trl/experimental/ppo/ppo_trainer.py and its utils (huggingface/trl commit
+# fd09025, Apache-2.0), keeping their structure and tensor operations but not copied from a checkout (the
+# loss lines equal test/train/py/trl_ppo.py's verbatim copy); no accelerate, logging or checkpointing;
+# selective_log_softmax is trl 1.13's own. One minibatch and micro-batch of the whole batch per epoch.
+# Policy and reference: the hcx export
 # (AutoModelForCausalLM); reward and value models: the same export's backbone + hcx's score head (TRL's
 # AutoModelForSequenceClassification shape: backbone + `score` linear). Prompts are hcx's token ids, left-padded
 # per batch, as TRL's data collator does.
