@@ -20,5 +20,6 @@ export const command = defineGroup({
     decode: () => load(import('../../bench/decode.js')),
     load: () => load(import('../../bench/load.js')),
     sandbox: () => load(import('../../bench/sandbox.js')),
+    rlhf: () => load(import('../../bench/rlhf.js')),
   },
 });
