@@ -31,7 +31,8 @@ export interface DpoMetrics {
   step: number; epoch: number; loss: number; lr: number; grad_norm: number;
   'rewards/chosen': number; 'rewards/rejected': number; 'rewards/accuracies': number; 'rewards/margins': number;
   'logps/chosen': number; 'logps/rejected': number;
-  pairs: number; tokens_per_s: number; elapsed_s: number;
+  /** Cumulative pairs and non-padding tokens. */
+  pairs: number; tokens: number; tokens_per_s: number; elapsed_s: number;
   eval_loss?: number; eval_accuracy?: number; 'eval_rewards/margins'?: number;
 }
 
@@ -141,7 +142,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: Tokenizer, data:
   const opt = new AdamW(lora ? lora.parameters() : model.parameters(), { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const record: DpoConfig = { ...cfg, model: { ...model.config } };
   const fingerprint = { source: src.source.fingerprint ?? 'unrecorded', data: dataFp, reference: refHash };
-  let step = 0, pairsSeen = 0;
+  let step = 0, pairsSeen = 0, tokensSeen = 0;
   const ck = opts.resume ? latestCheckpoint(cfg.runDir) : null;
   if (opts.resume && !ck) throw new Error(`--resume: ${cfg.runDir} has no checkpoint to resume from`);
   if (ck) {
@@ -164,6 +165,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: Tokenizer, data:
     opt.loadState(c.optimizer!);
     step = c.state.step;
     pairsSeen = c.state.pairsSeen as number;
+    tokensSeen = c.state.tokensSeen;
     run.truncateMetrics(step);
   }
   // The reference's log-probs (after the resume checks, so a refused resume computes nothing); the policy
@@ -216,12 +218,13 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: Tokenizer, data:
       const gradNorm = optimizerStep(opt, { clip: cfg.clip, lr, step: step + 1, lastGood: lastSaved });
       step++;
       pairsSeen += pairs.length;
+      tokensSeen += tokens;
       const n = pairs.length, dt = Math.max((Date.now() - stepStart) / 1000, 1e-9);
       const m: DpoMetrics = {
         step, epoch: epoch + 1, loss: t.loss, lr, grad_norm: gradNorm,
         'rewards/chosen': t.chosen / n, 'rewards/rejected': t.rejected / n, 'rewards/accuracies': t.right / n, 'rewards/margins': (t.chosen - t.rejected) / n,
         'logps/chosen': t.logpC / n, 'logps/rejected': t.logpR / n,
-        pairs: pairsSeen, tokens_per_s: Math.round(tokens / dt), elapsed_s: (Date.now() - t0) / 1000,
+        pairs: pairsSeen, tokens: tokensSeen, tokens_per_s: Math.round(tokens / dt), elapsed_s: (Date.now() - t0) / 1000,
       };
       if (cfg.evalEvery > 0 && held.length && (step % cfg.evalEvery === 0 || step === totalSteps)) {
         const e = evaluateDpo(model, lora, held, refOf, cfg.beta, B, pad);
@@ -235,7 +238,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: Tokenizer, data:
         progress.update(step, { loss: m.loss, acc: m['rewards/accuracies'], margin: m['rewards/margins'], ...(m.eval_accuracy !== undefined ? { eval_acc: m.eval_accuracy } : {}), 'tok/s': m.tokens_per_s });
       }
       if ((cfg.saveEvery > 0 && step % cfg.saveEvery === 0) || step === totalSteps) {
-        const state = { step, tokensSeen: 0, pairsSeen, fingerprint, ...(lora ? { rng: lora.rng.getState() } : {}) };
+        const state = { step, tokensSeen, pairsSeen, fingerprint, ...(lora ? { rng: lora.rng.getState() } : {}) };
         lastSaved = run.saveCheckpoint({
           model, optimizer: opt.state(), state, trainConfig: record,
           ...(lora ? { weights: lora.mergedTensors(), extraFiles: lora.files(src.source.checkpoint ?? src.source.path) } : {}),
