@@ -48,7 +48,7 @@ export function splitByFact(samples: readonly ChatSample[], share: number): { tr
 
 const jsonl = (xs: readonly ChatSample[]) => xs.map((s) => JSON.stringify({ messages: s.messages })).join('\n') + '\n';
 
-async function evaluate(name: string, model: Transformer, tok: Tokenizer, heldout: ChatSample[], files: Record<Lang, string>, maxTokens: number): Promise<TransferRow & { replies: (ReplyRecord & { prompt: string })[] }> {
+export async function evaluate(name: string, model: Transformer, tok: Tokenizer, heldout: ChatSample[], files: Record<Lang, string>, maxTokens: number): Promise<TransferRow & { replies: (ReplyRecord & { prompt: string })[] }> {
   const tpl = hcxTemplate(tok);
   const replies = heldout.map((s) => {
     const user = s.messages.filter((m) => m.role !== 'assistant').slice(0, s.messages[0].role === 'system' ? 2 : 1);

@@ -16,6 +16,7 @@ export const root = defineGroup({
     sft: () => load(import('./commands/sft.js')),
     prefs: () => load(import('./commands/prefs.js')),
     rm: () => load(import('./commands/rm.js')),
+    dpo: () => load(import('./commands/dpo.js')),
     ppo: () => load(import('./commands/ppo.js')),
     grpo: () => load(import('./commands/grpo.js')),
     bench: () => load(import('./commands/bench.js')),

@@ -8,6 +8,8 @@ import { PREF_FORMATS, type PrefFormat } from '../data/prefs/readers.js';
 import { parseObject, readConfigFile, type Schema } from '../util/schema.js';
 import { finishTrainSettings, trainFields, type TrainSettings } from './config.js';
 import { describeModel } from '../model/load.js';
+import type { LoraConfig } from '../model/lora.js';
+import { SFT_SCHEMA } from './sft_config.js';
 
 /** What both preference stages share. */
 export interface PrefStageConfig extends TrainSettings {
@@ -49,6 +51,10 @@ export interface DpoConfig extends PrefStageConfig {
   reference: 'precomputed' | 'live';
   /** Where precomputed reference log-probs are stored; default RUNDIR/reference. */
   referenceCache?: string;
+  /** The reference model; default the --from model. */
+  ref?: string;
+  /** Train LoRA adapters instead of every weight (SFT's settings). */
+  lora?: LoraConfig;
 }
 
 const COMMON: Schema = {
@@ -85,6 +91,8 @@ export const DPO_SCHEMA: Schema = {
   beta: { type: 'number', ...positive, default: 0.1 },
   reference: { type: 'enum', values: ['precomputed', 'live'], default: 'precomputed' },
   referenceCache: { type: 'string', optional: true },
+  ref: { type: 'string', optional: true },
+  lora: SFT_SCHEMA.lora,
 };
 
 /** Validates a merged settings object against a stage's schema (unknown fields are errors). */
@@ -112,7 +120,7 @@ export function resolvePrefConfig<T extends PrefStageConfig>(stage: 'rm' | 'dpo'
   }
   const rel = (p: unknown) => (typeof p === 'string' ? path.resolve(baseDir, p) : p);
   const merged: Record<string, unknown> = { ...file };
-  for (const k of ['from', 'runDir', 'tokenizer', 'referenceCache']) if (k in merged) merged[k] = rel(merged[k]);
+  for (const k of ['from', 'runDir', 'tokenizer', 'referenceCache', 'ref']) if (k in merged) merged[k] = rel(merged[k]);
   if ('data' in merged) merged.data = (Array.isArray(merged.data) ? merged.data : [merged.data]).map(rel);
   if (cl.from) merged.from = path.resolve(cl.from);
   if (cl.data?.length) merged.data = cl.data.map((p) => path.resolve(p));
