@@ -19,6 +19,7 @@ import { rolloutRows, stopSet } from './rlhf_rollout.js';
 import { hcxPpo, hcxSft, trlPpo } from './rlhf_runs.js';
 import { rlhfSet, SIZES, type Size } from './rlhf_setup.js';
 import { table } from './stats.js';
+import { dpoPeer } from './dpo_peer.js';
 
 export interface RlhfRow {
   system: string; case: string; tokens_per_s?: number; seconds: number;
@@ -40,7 +41,8 @@ const options = {
   'ppo-new': { type: 'number', integer: true, min: 1, default: 48, description: 'PPO: new tokens at most per response (also the SFT answers\' length)' },
   epochs: { type: 'number', integer: true, min: 1, default: 4, description: 'PPO epochs per iteration (hcx ppo and TRL default 4)' },
   'sft-steps': { type: 'number', integer: true, min: 1, default: 4, description: 'SFT timed steps (4 packed rows of 512 each)' },
-  systems: { type: 'string', default: 'hcx,trl', description: 'comma list of hcx, trl' },
+  systems: { type: 'string', default: 'hcx,trl,dpo', description: 'comma list of hcx, trl (PPO rows), dpo (hcx dpo vs TRL DPOTrainer)' },
+  'dpo-steps': { type: 'number', integer: true, min: 1, default: 10, description: 'DPO: timed steps per system (after 2 warm-up steps)' },
   dir: { type: 'string', placeholder: 'DIR', description: 'work folder (default: a folder under the system temp)' },
 } as const satisfies OptionTable;
 
@@ -56,12 +58,13 @@ export function rlhfRatios(rows: RlhfRow[]) {
     rollout_share: get('hcx', 'ppo-iteration')?.rollout_share ?? null,
     ppo_prompt_vs_sft_example: ratio(get('hcx', 'ppo-per-prompt')?.seconds, get('hcx', 'sft-per-example')?.seconds),
     hcx_vs_trl_ppo: ratio(get('trl-ppo-pieces', 'ppo-iteration')?.seconds, get('hcx', 'ppo-iteration')?.seconds),
+    hcx_vs_trl_dpo: ratio(get('hcx', 'dpo-step')?.tokens_per_s, get('trl-dpo', 'dpo-step')?.tokens_per_s),
   };
 }
 
 async function run(o: Values<typeof options>): Promise<void> {
   const systems = new Set(o.systems.split(','));
-  for (const s of systems) if (s !== 'hcx' && s !== 'trl') throw new Error(`--systems: unknown system "${s}" (hcx, trl)`);
+  for (const s of systems) if (s !== 'hcx' && s !== 'trl' && s !== 'dpo') throw new Error(`--systems: unknown system "${s}" (hcx, trl, dpo)`);
   const log = (s: string) => { if (!o.json) process.stderr.write(s + '\n'); };
   setThreads(o.threads);
   const dir = path.resolve(o.dir ?? path.join(tmpdir(), 'hcx-bench-rlhf'));
@@ -98,7 +101,14 @@ async function run(o: Values<typeof options>): Promise<void> {
       add({ system: 'trl-ppo-pieces', case: 'ppo-per-prompt', seconds: t.iteration_s / o.ppoPrompts });
     }
   }
-  // DPO rows (src/bench/dpo_peer.ts, written separately) belong here: push them onto `rows` with case 'dpo-...'.
+  if (systems.has('dpo')) {
+    // 5. hcx dpo against TRL's DPOTrainer: the tiny test-preset model, the same token rows in the same order
+    for (const r of await dpoPeer({ dir: path.join(dir, 'dpo'), steps: o.dpoSteps, warmup: 2 })) {
+      const system = r.system === 'hcx dpo' ? 'hcx' : 'trl-dpo';
+      if (r.error) add({ system, case: 'dpo-step', seconds: NaN, note: `failed: ${r.error.slice(0, 160)}` });
+      else add({ system, case: 'dpo-step', seconds: r.step_s, tokens_per_s: r.tokens_per_s, steps: r.steps, reference_s: r.reference_s, ...(system === 'trl-dpo' ? { note: 'TRL DPOTrainer, torch 2.13' } : {}) });
+    }
+  }
   const ratios = rlhfRatios(rows);
   const meta = {
     model: { size: o.size, ...SIZES[o.size as Size], vocabSize: set.config.vocabSize, params: set.params }, threads: o.threads, repeat: o.repeat,
@@ -119,4 +129,5 @@ async function run(o: Values<typeof options>): Promise<void> {
   console.log(`rollout continuous / static padded: ${f(ratios.continuous_vs_static)} (goal 1.5x); rollout share of a PPO iteration: ${ratios.rollout_share === null ? 'n/a' : (ratios.rollout_share * 100).toFixed(0) + '%'}`);
   if (systems.has('trl')) console.log('trl-ppo-pieces: TRL 1.13 ships no PPOTrainer; one PPOTrainer iteration from its pieces (trl/experimental/ppo/ppo_trainer.py, scripts/bench/trl_ppo_bench.py).');
   console.log(`PPO per prompt / SFT per example: ${f(ratios.ppo_prompt_vs_sft_example)} (the report: about 4x); hcx PPO / TRL PPO pieces (speed): ${f(ratios.hcx_vs_trl_ppo)}`);
+  if (systems.has('dpo')) console.log(`hcx DPO / TRL DPOTrainer (tokens/s, tiny test model): ${f(ratios.hcx_vs_trl_dpo)} (goal 3x)`);
 }

@@ -27,7 +27,7 @@ test('rlhfRatios: speed-ups and shares from the rows, null where a side is missi
     { system: 'hcx', case: 'ppo-iteration', seconds: 2, rollout_share: 0.4 }, { system: 'hcx', case: 'ppo-per-prompt', seconds: 0.25 },
     { system: 'hcx', case: 'sft-per-example', seconds: 0.05 }, { system: 'trl-ppo-pieces', case: 'ppo-iteration', seconds: NaN, note: 'failed' },
   ];
-  assert.deepEqual(rlhfRatios(rows), { continuous_vs_static: 1.5, rollout_share: 0.4, ppo_prompt_vs_sft_example: 5, hcx_vs_trl_ppo: null });
+  assert.deepEqual(rlhfRatios(rows), { continuous_vs_static: 1.5, rollout_share: 0.4, ppo_prompt_vs_sft_example: 5, hcx_vs_trl_ppo: null, hcx_vs_trl_dpo: null });
 });
 
 test('hcx bench rlhf --json at the smallest size: rows name system and case, numbers finite and positive', () => {
@@ -35,11 +35,11 @@ test('hcx bench rlhf --json at the smallest size: rows name system and case, num
   try {
     const withTrl = !pythonMissing(['torch', 'trl', 'transformers']);
     const r = spawnSync(process.execPath, [bin, 'bench', 'rlhf', '--json', '--size', 'tiny', '--threads', '1', '--repeat', '1', '--prompts', '6', '--batch', '3',
-      '--max-new', '12', '--mean-len', '4', '--ppo-prompts', '2', '--ppo-new', '6', '--epochs', '1', '--sft-steps', '1', '--systems', withTrl ? 'hcx,trl' : 'hcx', '--dir', dir],
+      '--max-new', '12', '--mean-len', '4', '--ppo-prompts', '2', '--ppo-new', '6', '--epochs', '1', '--sft-steps', '1', '--dpo-steps', '1', '--systems', withTrl ? 'hcx,trl,dpo' : 'hcx', '--dir', dir],
     { encoding: 'utf8', maxBuffer: 1 << 24 });
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as Record<string, unknown> & { rows: RlhfRow[] };
-    const want = ['hcx-continuous/rollout', 'hcx-static-padded/rollout', 'hcx/ppo-iteration', 'hcx/ppo-per-prompt', 'hcx/sft-per-example', ...(withTrl ? ['trl-ppo-pieces/ppo-iteration', 'trl-ppo-pieces/ppo-per-prompt'] : [])];
+    const want = ['hcx-continuous/rollout', 'hcx-static-padded/rollout', 'hcx/ppo-iteration', 'hcx/ppo-per-prompt', 'hcx/sft-per-example', ...(withTrl ? ['trl-ppo-pieces/ppo-iteration', 'trl-ppo-pieces/ppo-per-prompt', 'hcx/dpo-step', 'trl-dpo/dpo-step'] : [])];
     assert.deepEqual(doc.rows.map((x) => `${x.system}/${x.case}`), want);
     for (const row of doc.rows) {
       for (const k of ['seconds', 'tokens_per_s', 'rollout_s', 'score_s', 'train_s', 'rollout_share'] as const) {
@@ -50,7 +50,7 @@ test('hcx bench rlhf --json at the smallest size: rows name system and case, num
     }
     const iter = doc.rows.find((x) => x.system === 'hcx' && x.case === 'ppo-iteration')!;
     assert.ok(iter.rollout_share! < 1, `rollout share ${iter.rollout_share}`);
-    for (const k of ['continuous_vs_static', 'rollout_share', 'ppo_prompt_vs_sft_example', ...(withTrl ? ['hcx_vs_trl_ppo'] : [])]) {
+    for (const k of ['continuous_vs_static', 'rollout_share', 'ppo_prompt_vs_sft_example', ...(withTrl ? ['hcx_vs_trl_ppo', 'hcx_vs_trl_dpo'] : [])]) {
       assert.ok(typeof doc[k] === 'number' && Number.isFinite(doc[k]) && (doc[k] as number) > 0, `${k} = ${doc[k]}`);
     }
     assert.equal((doc.model as { size: string }).size, 'tiny');
