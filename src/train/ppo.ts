@@ -52,7 +52,7 @@ export interface PpoResult { runDir: string; finalCheckpoint: string; metrics: P
 export interface PpoOptions { quiet?: boolean; onIteration?: (m: PpoMetrics) => void }
 
 /** The reward model's own normalisation, when it recorded one (reward_stats.json or state.json rewardStats). */
-function storedRewardStats(rmDir: string): { mean: number; std: number } | null {
+export function storedRewardStats(rmDir: string): { mean: number; std: number } | null {
   for (const f of [path.join(rmDir, 'reward_stats.json'), path.join(rmDir, 'state.json')]) {
     if (!existsSync(f)) continue;
     const j = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
