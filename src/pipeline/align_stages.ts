@@ -97,9 +97,6 @@ async function ppoPrompts(c: Raw, dir: string): Promise<string[]> {
   return [file];
 }
 
-/** PPO's files a retried attempt starts without: it restarts the run (PPO does not checkpoint its value network or optimizer). */
-const PPO_RUN_FILES = ['checkpoints', 'events.jsonl', 'metrics.jsonl', 'result.json', 'plots', 'tb'];
-
 export const ppoStage: StageKind = {
   checkpoints: true, dirField: 'runDir',
   async check(c, where) {
@@ -112,19 +109,14 @@ export const ppoStage: StageKind = {
     parseObject({ policy: PLACEHOLDER, reward: PLACEHOLDER, runDir: PLACEHOLDER, ...rest, prompts: [PLACEHOLDER] }, PPO_SCHEMA, where);
   },
   async run(ctx) {
-    const { rmSync } = await import('node:fs');
     const { run } = await import('../train/ppo.js');
     const policy = (ctx.config.policy as string | undefined) ?? upstream(ctx, 'sft')?.checkpoint;
     const reward = (ctx.config.reward as string | undefined) ?? upstream(ctx, 'rm')?.checkpoint;
     if (!policy) throw new Error(`${ctx.where}: stage ${ctx.name} needs "policy" or an upstream sft stage in "after"`);
     if (!reward) throw new Error(`${ctx.where}: stage ${ctx.name} needs "reward" or an upstream rm stage in "after"`);
-    if (ctx.resume) {
-      ctx.log(`ppo: a retried attempt restarts the PPO run (the value network and optimizer are not checkpointed)`);
-      for (const f of PPO_RUN_FILES) rmSync(path.join(ctx.dir, f), { recursive: true, force: true });
-    }
     const tok = upstreamTokenizer(ctx);
     const { promptCount: _n, ...rest } = ctx.config;
-    const r = await run({ ...rest, prompts: await ppoPrompts(ctx.config, ctx.dir), policy, reward, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}) }, {
+    const r = await run({ ...rest, prompts: await ppoPrompts(ctx.config, ctx.dir), policy, reward, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}), ...(ctx.resume ? { resume: true } : {}) }, {
       quiet: false,
       onIteration: (m) => {
         ctx.alive();
