@@ -1,18 +1,21 @@
 // The main job as an event-driven pipeline on the embedded default data (no download, no Redis: the
 // SQLite store): train the tokenizer, build the data (filters, PII scrubbing, dedup, mixture, FIM,
-// packing into two context phases), pretrain a small HCX-style model, then SFT it on the built-in
-// Korean/English chat set; every checkpoint is evaluated asynchronously by an evaluation worker while
-// training goes on. Stage keys make a rerun of a finished demo do nothing.
+// packing into two context phases), pretrain a small HCX-style model, SFT it on the built-in
+// Korean/English chat set, train a reward model on Korean preference pairs built from that set, and,
+// once the reward model's held-out pair accuracy passes the gate, run a few PPO iterations against it;
+// every checkpoint is evaluated asynchronously by an evaluation worker while training goes on. Stage
+// keys make a rerun of a finished demo do nothing.
 //
 // Layout of OUT (default runs/demo): OUT itself is the sft stage's run folder, so the chat model is what
 // `--model OUT` opens everywhere (generate, chat, serve, eval, export); OUT/pipeline/ holds the plan,
-// the store, the logs and the upstream stages' folders (tokenizer/, data/, pretrain/).
+// the store, the logs and the other stages' folders (tokenizer/, data/, pretrain/, rm/, ppo/). The PPO
+// policy, a few iterations from the SFT model, is OUT/pipeline/ppo (its best checkpoint is printed).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { chatReply, CHAT_PROMPTS, replyLanguage } from './pipeline/eval_suites.js';
 import { loadPlan } from './pipeline/plan.js';
 import { runPipeline, type StageStatus } from './pipeline/orchestrator.js';
-import { readResult } from './pipeline/results.js';
+import { readResult, type EvalResult } from './pipeline/results.js';
 import { resultsTable, readStatus, stageTable } from './pipeline/status.js';
 import { openStore } from './pipeline/store.js';
 import { writeFileAtomic } from './util/atomic.js';
@@ -24,13 +27,20 @@ export interface DemoSettings {
   data: Record<string, unknown>;
   pretrain: Record<string, unknown>;
   sft: Record<string, unknown>;
+  /** The reward model (data: builtin Korean pairs) and PPO (prompts: builtin) stages. */
+  rm: Record<string, unknown>;
+  ppo: Record<string, unknown>;
+  /** PPO starts only when the RM's final checkpoint has at least this held-out pair accuracy. */
+  rmGate: number;
   /** Evaluation suites run on each checkpoint of the stage. */
   pretrainEval: string[];
   sftEval: string[];
+  rmEval: string[];
+  ppoEval: string[];
   evalWorkers: number;
 }
 
-export function demoSettings(steps = 600, vocabSize = 4096, sftSteps = 150): DemoSettings {
+export function demoSettings(steps = 600, vocabSize = 4096, sftSteps = 150, ppoIterations = 4): DemoSettings {
   return {
     vocabSize,
     data: {},
@@ -43,8 +53,20 @@ export function demoSettings(steps = 600, vocabSize = 4096, sftSteps = 150): Dem
       data: 'builtin', conversations: 400, seqLen: 256, batchSize: 8, steps: sftSteps, lr: 1e-3, warmupSteps: 10, heldout: 32,
       evalEvery: Math.max(1, Math.floor(sftSteps / 3)), evalBatches: 2, saveEvery: Math.max(1, Math.floor(sftSteps / 3)), logEvery: 5,
     },
+    // one epoch over the pairs of 200 Korean questions (600 pairs, 10% held out)
+    rm: {
+      data: 'builtin', questions: 200, seqLen: 256, heldout: 0.1, batchSize: 8, lr: 1e-3, warmupSteps: 5,
+      evalEvery: 25, evalBatches: 2, saveEvery: 25, logEvery: 5, normSamples: 32, normMaxNewTokens: 48,
+    },
+    ppo: {
+      prompts: 'builtin', promptCount: 96, heldout: 8, iterations: ppoIterations, promptsPerIteration: 8, samplesPerPrompt: 2,
+      maxNewTokens: 40, miniBatchSize: 8, epochs: 2, batchSize: 8, lr: 1e-5, evalEvery: Math.max(1, Math.floor(ppoIterations / 2)), seed: 1,
+    },
+    rmGate: 0.6,
     pretrainEval: ['heldout', 'generate'],
     sftEval: ['heldout', 'chat'],
+    rmEval: ['pairs'],
+    ppoEval: ['ppo', 'chat'],
     evalWorkers: 1,
   };
 }
@@ -55,7 +77,8 @@ export interface DemoOptions {
   steps?: number;
   vocabSize?: number;
   sftSteps?: number;
-  /** The whole plan's settings (tests); overrides steps, vocabSize and sftSteps. */
+  ppoIterations?: number;
+  /** The whole plan's settings (tests); overrides steps, vocabSize, sftSteps and ppoIterations. */
   settings?: DemoSettings;
   /** Start over: remove what an earlier demo left in --out. */
   fresh?: boolean;
@@ -69,6 +92,8 @@ export interface DemoResult {
   stages: StageStatus[];
   /** Greedy chat replies of the final SFT'd model. */
   replies: { lang: string; prompt: string; text: string; stopped: boolean }[];
+  /** The PPO policy's final (best) checkpoint, when the gate let PPO run. */
+  ppoCheckpoint?: string;
 }
 
 const flow = (v: unknown): string => JSON.stringify(v);
@@ -93,16 +118,17 @@ stages:
     # the demo's folder itself is the SFT run, so --model OUT is the chat model
     config: ${flow({ ...s.sft, runDir: '..' })}
     eval: ${flow(s.sftEval)}
-  # Alignment continues here once the reward-model and PPO stages land (src/train/reward.ts, ppo.ts):
-  # rm:
-  #   after: sft
-  #   config: { from: \${sft.checkpoint}, data: builtin-pairs }
-  #   eval: [pairs]
-  # ppo:
-  #   after: [sft, rm]
-  #   gate: { stage: rm, suite: pairs, metric: accuracy, min: 0.6 }   # PPO starts only on a good enough RM
-  #   config: { policy: \${sft.checkpoint}, reward: \${rm.checkpoint} }
-  #   eval: [heldout, chat]
+  rm:
+    after: sft
+    # from: the sft stage's final checkpoint; data: builtin = Korean pairs (language, repetition, padding)
+    config: ${flow(s.rm)}
+    eval: ${flow(s.rmEval)}
+  ppo:
+    after: [sft, rm]
+    # PPO starts only on a good enough reward model; policy and reward come from the sft and rm stages
+    gate: ${flow({ stage: 'rm', suite: 'pairs', metric: 'accuracy', min: s.rmGate })}
+    config: ${flow(s.ppo)}
+    eval: ${flow(s.ppoEval)}
 `;
 }
 
@@ -132,7 +158,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const rel = path.relative(process.cwd(), runDir) || '.';
   prepareFolder(runDir, !!opts.fresh, log);
   const planFile = path.join(runDir, 'pipeline', 'plan.yaml');
-  const settings = opts.settings ?? demoSettings(opts.steps, opts.vocabSize, opts.sftSteps);
+  const settings = opts.settings ?? demoSettings(opts.steps, opts.vocabSize, opts.sftSteps, opts.ppoIterations);
   writeFileAtomic(planFile, demoPlan(settings));
   const plan = await loadPlan(planFile);
   const t0 = Date.now();
@@ -183,11 +209,34 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   }
   log('\nchat with the SFT model (greedy):');
   for (const r of replies) log(`  user: ${r.prompt}\n  assistant: ${r.text}${r.stopped ? '<|endofturn|>' : ' [no turn end]'}${replyLanguage(r.text) === r.lang ? '' : ' [other language]'}`);
+  const ppoCheckpoint = alignmentSummary(stages, results, settings, log);
+  const ppoRel = ppoCheckpoint ? path.relative(process.cwd(), ppoCheckpoint) : undefined;
   log(`\n${stamp()} done.
-  model (SFT'd, chat):  ${rel}   npx hcx chat --model ${rel}   |   npx hcx serve --model ${rel}
+  model (SFT'd, chat):  ${rel}   npx hcx chat --model ${rel}   |   npx hcx serve --model ${rel}${ppoRel ? `
+  PPO policy:           ${ppoRel}   npx hcx chat --model ${ppoRel}` : ''}
   pipeline:             ${path.relative(process.cwd(), planFile)}   npx hcx pipeline status ${path.relative(process.cwd(), planFile)}
   dashboard:            npx hcx dashboard ${path.relative(process.cwd(), planFile)}
-  TensorBoard:          tensorboard --logdir ${rel}   (sft: ${rel}/tb, pretrain: ${rel}/pipeline/pretrain/tb)
-  loss curves:          ${rel}/loss.svg, ${rel}/pipeline/pretrain/loss.svg; data report ${rel}/pipeline/data/report.md`);
-  return { runDir, plan: planFile, ok, stages, replies };
+  TensorBoard:          tensorboard --logdir ${rel}   (sft: ${rel}/tb, pretrain, rm, ppo: ${rel}/pipeline/STAGE/tb)
+  loss curves:          ${rel}/loss.svg, ${rel}/pipeline/{pretrain,rm}/loss.svg, ${rel}/pipeline/ppo/plots/; data report ${rel}/pipeline/data/report.md`);
+  return { runDir, plan: planFile, ok, stages, replies, ...(ppoCheckpoint ? { ppoCheckpoint } : {}) };
+}
+
+const f3 = (v: unknown): string => (typeof v === 'number' ? v.toFixed(3) : String(v));
+
+/** The reward model's and PPO's figures (the trainers' and the evaluation suites'); returns the PPO policy's checkpoint. */
+function alignmentSummary(stages: StageStatus[], results: EvalResult[], s: DemoSettings, log: (l: string) => void): string | undefined {
+  const rm = stages.find((x) => x.name === 'rm'), ppo = stages.find((x) => x.name === 'ppo');
+  if (!rm?.output || !ppo) return undefined;
+  const r = rm.output.summary ?? {};
+  log(`\nreward model: held-out pair accuracy ${f3(r.accuracy)}, margin ${f3(r.margin)} (${r.heldout_pairs} pairs, ${r.steps} steps); PPO gate accuracy >= ${s.rmGate}: ${ppo.state === 'blocked' ? 'not passed' : 'passed'}`);
+  if (ppo.state !== 'done' || !ppo.output) {
+    log(`PPO: not run (${ppo.reason ?? ppo.state})`);
+    return undefined;
+  }
+  const p = ppo.output.summary ?? {};
+  const suite = results.filter((x) => x.stage === 'ppo' && x.suite === 'ppo').sort((a, b) => a.step - b.step);
+  const first = suite[0], last = suite[suite.length - 1];
+  log(`PPO: ${p.iterations} iterations, rollout reward ${f3(p.first_reward)} -> ${f3(p.reward)}, KL ${f3(p.kl)}, response length ${f3(p.response_len)} tokens${p.stop ? `; stopped early: ${p.stop}` : ''}`);
+  if (first && last) log(`PPO held-out (ppo suite, greedy): reward ${f3(first.metrics.reward)} at iteration ${first.step} (the SFT model) -> ${f3(last.metrics.reward)} at ${last.step}; length ${f3(first.metrics.response_len)} -> ${f3(last.metrics.response_len)}; best checkpoint: iteration ${p.best_iteration}`);
+  return ppo.output.checkpoint;
 }

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Json } from './store.js';
+import { pairs, ppo } from './align_suites.js';
 
 export interface SuiteContext {
   /** The run folder the checkpoint belongs to (its tokenizer.json is used). */
@@ -131,7 +132,8 @@ async function chat(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
   };
 }
 
-export const SUITES: Record<string, (ckDir: string, ctx: SuiteContext) => Promise<SuiteResult>> = { heldout, generate: generation, chat };
+/** By name; `pairs` (reward models) and `ppo` (PPO policies) are in align_suites.ts. */
+export const SUITES: Record<string, (ckDir: string, ctx: SuiteContext) => Promise<SuiteResult>> = { heldout, generate: generation, chat, pairs, ppo };
 
 export async function runSuite(name: string, ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
   const s = SUITES[name];

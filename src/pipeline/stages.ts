@@ -1,10 +1,12 @@
 // The stage registry: one entry per stage kind a plan may name. An entry checks its config when the
 // plan is read (errors name the plan file and field), and runs the stage in a stage process, reading
-// its inputs from the finished upstream stages' outputs. Training stages from src/train each export
-// `run(config) -> { runDir, finalCheckpoint, metrics }`; adding one is one `trainingStage(...)` line.
+// its inputs from the finished upstream stages' outputs. The alignment stages rm and ppo are in
+// align_stages.ts. Training stages from src/train each export `run(config) -> { runDir, finalCheckpoint,
+// metrics }`; a new one starts as one `trainingStage(...)` line.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Json } from './store.js';
+import { ppoStage, rmStage } from './align_stages.js';
 
 export interface StageOutput {
   /** The stage's folder (a run folder for training stages, the dataset folder for data, ...). */
@@ -253,8 +255,8 @@ export const STAGES: Record<string, StageKind> = {
   pretrain,
   eval: evalStage,
   sft: sftStage,
-  rm: trainingStage('rm', '../train/reward.js'),
-  ppo: trainingStage('ppo', '../train/ppo.js'),
+  rm: rmStage,
+  ppo: ppoStage,
   dpo: trainingStage('dpo', '../train/dpo.js'),
 };
 

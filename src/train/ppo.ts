@@ -21,7 +21,9 @@ import type { Tokenizer } from '../tokenizer/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg } from './plot.js';
 import { parsePpoConfig, type PpoConfig } from './ppo_config.js';
-import { heldoutEval, RunStopper, type HeldoutResult } from './ppo_eval.js';
+import { heldoutEval, RunStopper, type HeldoutResult, type StopperState } from './ppo_eval.js';
+import { latestCheckpoint, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
 import { gae, policyLoss, repeatedNgramMask, repeatedNgramShare, tokenKl, tokenRewards, unlikelihoodLoss, valueLoss, whiten } from './ppo_losses.js';
 import { loadPrompts, stratifiedSplit, type PromptItem } from './prompts.js';
 import { rollout, rolloutEngine, type RolloutSample } from './rollout.js';
@@ -52,7 +54,7 @@ export interface PpoResult { runDir: string; finalCheckpoint: string; metrics: P
 export interface PpoOptions { quiet?: boolean; onIteration?: (m: PpoMetrics) => void }
 
 /** The reward model's own normalisation, when it recorded one (reward_stats.json or state.json rewardStats). */
-function storedRewardStats(rmDir: string): { mean: number; std: number } | null {
+export function storedRewardStats(rmDir: string): { mean: number; std: number } | null {
   for (const f of [path.join(rmDir, 'reward_stats.json'), path.join(rmDir, 'state.json')]) {
     if (!existsSync(f)) continue;
     const j = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
@@ -66,7 +68,6 @@ function storedRewardStats(rmDir: string): { mean: number; std: number } | null 
 export async function run(raw: unknown, opts: PpoOptions = {}): Promise<PpoResult> {
   const cfg = parsePpoConfig(raw, 'ppo config');
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  if (cfg.resume) log('ppo: resume is not supported (the value network and optimizer are not checkpointed); starting the run afresh');
   const src = openForTraining(cfg.policy, { tokenizer: cfg.tokenizer, flag: '--policy', who: 'hcx ppo' });
   const policy = src.model, reference = openModel(cfg.policy, { tokenizer: src.tokenizerPath }).model;
   const tokPath = src.tokenizerPath, tok = src.hcxTokenizer;
@@ -87,7 +88,7 @@ export async function run(raw: unknown, opts: PpoOptions = {}): Promise<PpoResul
   if (!train.length) throw new Error(`no usable prompts in ${cfg.prompts.join(', ')} (${read.tooLong} longer than ${maxPrompt} tokens, ${read.bad.length} bad)`);
   log(`ppo: ${train.length} training prompts, ${held.length} held out (${[...new Set(held.map((p) => p.stratum))].length} strata); ${read.tooLong} skipped as longer than ${maxPrompt} tokens`);
 
-  const run = openRun(cfg.runDir, { resume: false });
+  const run = openRun(cfg.runDir, { resume: !!cfg.resume });
   try {
     run.recordConfig({ ...cfg, model: policy.config });
     if (!existsSync(path.join(cfg.runDir, 'tokenizer.json'))) copyFileSync(tokPath, path.join(cfg.runDir, 'tokenizer.json'));
@@ -119,18 +120,32 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
   const batchRows = cfg.batchSize;
   const totalSteps = cfg.iterations * cfg.epochs * Math.ceil((cfg.promptsPerIteration * cfg.samplesPerPrompt) / cfg.miniBatchSize);
   let optStep = 0, stopReason: string | null = null, lastSaved = '';
-  const evaluate = async (iteration: number): Promise<HeldoutResult | null> => {
+  // A checkpoint holds what --resume needs: the policy, the value network, the optimizer, the schedule
+  // position, the normalisation, the early stop's state before this evaluation, and the iteration's metrics row.
+  const evaluate = async (iteration: number, row?: PpoMetrics): Promise<HeldoutResult | null> => {
     if (!c.held.length || cfg.evalEvery === 0) return null;
     const r = await heldoutEval(engine, rm, c.held.map((p) => p.ids), { maxTokens: cfg.maxNewTokens, stopTokens, rowLen: c.rowLen, batchRows, pad, normalise, missingEosPenalty: cfg.missingEosPenalty });
-    lastSaved = run.saveCheckpoint({ model: policy, state: { step: iteration, tokensSeen: 0, heldout: r }, trainConfig: record }, 0);
+    engine.blocks.resetPrefixCache(); // a resumed run starts with an empty cache: so does the next iteration here
+    if (row) Object.assign(row, { heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
+    const resume: ResumeState = { optStep, norm, stopper: stopper.snapshot(), ...(row ? { row } : {}) };
+    lastSaved = run.saveCheckpoint({
+      model: policy, optimizer: opt.state(), state: { step: iteration, tokensSeen: 0, heldout: r, ppo: resume }, trainConfig: record,
+      extraFiles: { [VALUE_FILE]: encodeSafetensors(value.checkpointParts().weights!) },
+    }, 0);
     stopReason = stopper.record(iteration, r, lastSaved);
     log(`ppo eval @${iteration}: held-out reward ${r.reward.toFixed(4)}, length ${r.length.toFixed(1)}, turn-end ${(r.eosFraction * 100).toFixed(0)}%, rep4 ${r.rep4.toFixed(3)}`);
     return r;
   };
-  if (norm) await evaluate(0); // the SFT model's held-out reward and length: the baseline of the early stop
   const order = shuffled(c.train.length, cfg.seed);
-  let cursor = 0;
-  for (let it = 1; it <= cfg.iterations && !stopReason; it++) {
+  let cursor = 0, start = 1;
+  if (cfg.resume) {
+    const r = resumeFrom(cfg, c, opt, stopper);
+    ({ optStep, norm, stopReason, lastSaved } = r);
+    start = r.iteration + 1;
+    cursor = r.iteration * cfg.promptsPerIteration;
+    metrics.push(...r.metrics);
+  } else if (norm) await evaluate(0); // the SFT model's held-out reward and length: the baseline of the early stop
+  for (let it = start; it <= cfg.iterations && !stopReason; it++) {
     const batch = Array.from({ length: cfg.promptsPerIteration }, () => c.train[order[cursor++ % order.length]]);
     // 1. rollout
     const ro = await rollout(engine, batch.map((p) => p.ids), { n: cfg.samplesPerPrompt, temperature: cfg.temperature, maxTokens: cfg.maxNewTokens, stopTokens, seed: cfg.seed * 1000003 + it });
@@ -186,10 +201,7 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
       rollout_s: ro.stats.seconds, score_s: scoreS, train_s: trainS, rollout_tokens_per_s: ro.stats.tokens / Math.max(ro.stats.seconds, 1e-9),
       ...(cfg.temperature === 1 ? { logprob_drift: drift(samples, logp) } : {}),
     };
-    if (cfg.evalEvery > 0 && (it % cfg.evalEvery === 0 || it === cfg.iterations)) {
-      const r = await evaluate(it);
-      if (r) Object.assign(m, { heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
-    }
+    if (cfg.evalEvery > 0 && (it % cfg.evalEvery === 0 || it === cfg.iterations)) await evaluate(it, m);
     if (stopReason) {
       m.stop = stopReason;
       log(`ppo: stopping early at iteration ${it}: ${stopReason}; keeping the best checkpoint ${stopper.best?.checkpoint} (iteration ${stopper.best?.iteration})`);
@@ -207,6 +219,40 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
   writeFileAtomic(path.join(run.dir, 'result.json'), JSON.stringify({ finalCheckpoint, best: stopper.best, stopReason, iterations: metrics.length }, null, 2) + '\n');
   writePlots(run.dir, metrics);
   return { runDir: run.dir, finalCheckpoint, metrics, stopReason, best: stopper.best ? { iteration: stopper.best.iteration, reward: stopper.best.reward } : null };
+}
+
+const VALUE_FILE = 'value.safetensors';
+
+interface ResumeState { optStep: number; norm: { mean: number; std: number } | null; stopper: StopperState; row?: PpoMetrics }
+
+/**
+ * --resume: the run folder's latest checkpoint back into the policy, value network, optimizer and early
+ * stop; the metrics file cut back to its iteration (its own row restored if a kill came before it was
+ * written). Iterations are seeded by their number, so the run goes on as if never stopped.
+ */
+function resumeFrom(cfg: PpoConfig, c: Ctx, opt: AdamW, stopper: RunStopper) {
+  const ck = latestCheckpoint(cfg.runDir);
+  if (!ck) throw new Error(`--resume: ${cfg.runDir} has no checkpoint to resume from`);
+  const saved = loadCheckpoint(ck);
+  const st = (saved.state as { ppo?: ResumeState }).ppo;
+  const heldout = (saved.state as { heldout?: HeldoutResult }).heldout;
+  if (!st || !heldout || !saved.optimizer) throw new Error(`--resume: ${ck} holds no PPO resume state (saved by an older hcx); start the run afresh`);
+  for (const [name, t] of c.policy.params) t.data.set(saved.model.param(name).data);
+  const v = decodeSafetensors(readCheckpointFile(ck, VALUE_FILE), path.join(ck, VALUE_FILE)).tensors;
+  for (const [name, t] of [...c.value.model.params, ...c.value.headTensors()]) {
+    const w = v.get(name);
+    if (!w) throw new Error(`--resume: ${ck}/${VALUE_FILE} lacks ${name}`);
+    t.data.set(w.data as Float32Array);
+  }
+  opt.loadState(saved.optimizer);
+  stopper.restore(st.stopper);
+  const iteration = saved.state.step;
+  const stopReason = stopper.record(iteration, heldout, ck);
+  c.run.truncateMetrics(iteration);
+  const rows = c.run.readMetrics<PpoMetrics>();
+  if (st.row && !rows.some((r) => r.iteration === iteration)) { c.run.appendMetrics(st.row); rows.push(st.row); }
+  c.log(`ppo: resuming after iteration ${iteration} from ${ck}`);
+  return { iteration, optStep: st.optStep, norm: st.norm, stopReason, lastSaved: ck, metrics: rows };
 }
 
 /** Minibatches of `miniBatchSize` sequences in `perm` order, each as packed micro-batches of `rows` rows. */

@@ -29,6 +29,8 @@ export async function heldoutEval(engine: Engine, rm: ScoreModel, prompts: reado
   };
 }
 
+export interface StopperState { best: RunStopper['best']; sinceBest: number; baseLength: number | null }
+
 /** Tracks held-out evaluations: the best one and whether (and why) the run should stop. */
 export class RunStopper {
   best: { iteration: number; reward: number; checkpoint: string } | null = null;
@@ -36,6 +38,17 @@ export class RunStopper {
   private baseLength: number | null = null;
 
   constructor(readonly patience: number, readonly maxLengthGrowth: number) {}
+
+  /** What a checkpoint stores so a resumed run stops where this one would. */
+  snapshot(): StopperState {
+    return { best: this.best && { ...this.best }, sinceBest: this.sinceBest, baseLength: this.baseLength };
+  }
+
+  restore(s: StopperState): void {
+    this.best = s.best && { ...s.best };
+    this.sinceBest = s.sinceBest;
+    this.baseLength = s.baseLength;
+  }
 
   /** Records an evaluation (the first is the SFT model's); returns why to stop, or null. */
   record(iteration: number, r: HeldoutResult, checkpoint: string): string | null {

@@ -36,6 +36,14 @@ test('plan errors name the file, line and field', async () => {
   await bad(base + '  sft:\n    after: pretrain\n', /stages\.sft\.config: field "data" \(chat data files, or "builtin"\) is required/);
   await bad(base + '  sft:\n    after: pretrain\n    config: { data: chat.jsonl, conversations: 10 }\n', /stages\.sft\.config: field "conversations" applies to data: builtin only/);
   await bad(base + '  sft:\n    after: pretrain\n    config: { data: builtin, conversations: 0 }\n', /stages\.sft\.config: field "conversations" must be an integer >= 1/);
+  await bad(base + '  rm:\n    after: pretrain\n    config: { data: builtin, beta: 0.1 }\n', /p\.yaml:\d+: stages\.rm\.config: unknown field "beta"/);
+  await bad(base + '  rm:\n    after: pretrain\n', /stages\.rm\.config: field "data" \(preference pair files, or "builtin"\) is required/);
+  await bad(base + '  rm:\n    after: pretrain\n    config: { data: pairs.jsonl, questions: 10 }\n', /stages\.rm\.config: field "questions" applies to data: builtin only/);
+  await bad(base + '  rm:\n    after: pretrain\n    config: { data: builtin, normSamples: -1 }\n', /stages\.rm\.config: field "normSamples"/);
+  await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, klCoeff: 0.1 }\n', /stages\.ppo\.config: unknown field "klCoeff"/);
+  await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, promptCount: 0 }\n', /stages\.ppo\.config: field "promptCount" must be an integer >= 1/);
+  await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, resume: true }\n', /stages\.ppo\.config: unknown field "resume"/);
+  await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, clipRange: 2 }\n', /stages\.ppo\.config: field "clipRange"/);
   await bad(base + '  dpo:\n    after: pretrain\n', /stages\.dpo\.config: stage kind dpo is not in this build yet|exports no run/);
 });
 

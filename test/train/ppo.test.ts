@@ -1,9 +1,10 @@
 // PPO on a tiny model: the first minibatch of the first epoch gives ratio exactly 1 and clip fraction 0;
 // the engine's rollout log-probs equal the trainer's packed recomputation; masked rows contribute
-// nothing; repeated 4-grams and unlikelihood; the run-level early stop; metrics, plots and strict config.
+// nothing; repeated 4-grams and unlikelihood; the run-level early stop; metrics, plots and strict config;
+// --resume after a kill goes on exactly as the uninterrupted run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadModel } from '../../src/model/checkpoint.js';
@@ -119,4 +120,30 @@ test('a PPO run: first minibatch ratio exactly 1 and clip fraction 0, engine log
   const res = JSON.parse(readFileSync(path.join(runDir, 'result.json'), 'utf8'));
   assert.equal(res.finalCheckpoint, r.finalCheckpoint);
   await assert.rejects(ppo({ policy: f.runDir, reward: f.rmDir, prompts: [f.prompts], runDir, klcoef: 0.1 }, { quiet: true }), /unknown field "klcoef"/);
+});
+
+test('--resume after a kill (even one before the iteration\'s metrics row was written) continues exactly as the uninterrupted run', async () => {
+  const f = await tinyRl(dir);
+  const cfg = (runDir: string) => ({
+    policy: f.runDir, reward: f.rmDir, prompts: [f.prompts], runDir, iterations: 3, promptsPerIteration: 4, samplesPerPrompt: 2, maxNewTokens: 10,
+    miniBatchSize: 4, epochs: 2, batchSize: 2, lr: 3e-4, evalEvery: 1, heldout: 4, seed: 5, patience: 10,
+  });
+  const full = await ppo(cfg(path.join(dir, 'full')), { quiet: true });
+  const part = path.join(dir, 'part');
+  await assert.rejects(ppo(cfg(part), { quiet: true, onIteration: (m) => { if (m.iteration === 2) throw new Error('killed'); } }), /killed/);
+  // a kill between iteration 2's checkpoint and its metrics row
+  const mf = path.join(part, 'metrics.jsonl');
+  writeFileSync(mf, readFileSync(mf, 'utf8').trim().split('\n').slice(0, 1).join('\n') + '\n');
+  const resumed = await ppo({ ...cfg(part), resume: true }, { quiet: true });
+  const keys = ['reward', 'score', 'kl', 'response_len', 'policy_loss', 'value_loss', 'approx_kl', 'lr', 'heldout_reward', 'heldout_len'] as const;
+  const pick = (m: object) => keys.map((k) => (m as Record<string, unknown>)[k]);
+  assert.deepEqual(resumed.metrics.map((m) => m.iteration), [1, 2, 3]);
+  assert.deepEqual(resumed.metrics.map(pick), full.metrics.map(pick));
+  const rows = readFileSync(mf, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(rows.map((r) => r.iteration), [1, 2, 3]);
+  assert.deepEqual(rows.map(pick), full.metrics.map(pick), 'the metrics file holds every iteration once');
+  const a = loadModel(resumed.finalCheckpoint), b = loadModel(full.finalCheckpoint);
+  for (const [name, t] of a.params) assert.ok(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(b.param(name).data.buffer, b.param(name).data.byteOffset, b.param(name).data.byteLength)), `${name} differs`);
+  assert.equal(path.basename(resumed.finalCheckpoint), path.basename(full.finalCheckpoint));
+  await assert.rejects(ppo({ ...cfg(path.join(dir, 'empty')), resume: true }, { quiet: true }), /--resume: .*empty has no checkpoint to resume from/);
 });
