@@ -133,3 +133,39 @@ export const ppoStage: StageKind = {
     return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') }, summary };
   },
 };
+
+/**
+ * DPO on the upstream sft stage's model (or `from`), pairs as for rm (`data: builtin` builds the Korean
+ * pairs); checked at plan time like rm, resumed on a retried attempt (reference log-probs kept on disk).
+ */
+export const dpoStage: StageKind = {
+  checkpoints: true, dirField: 'runDir',
+  async check(c, where) {
+    const { DPO_SCHEMA } = await import('../train/pref_config.js');
+    const { parseObject } = await import('../util/schema.js');
+    only(c, where, [...Object.keys(DPO_SCHEMA).filter((k) => k !== 'model'), 'questions']);
+    if (c.data === undefined) throw new Error(`${where}: field "data" (preference pair files, or "builtin") is required`);
+    count(c, 'questions', 'data', where);
+    const { questions: _q, ...rest } = c;
+    parseObject({ from: PLACEHOLDER, runDir: PLACEHOLDER, ...rest, data: [PLACEHOLDER] }, DPO_SCHEMA, where);
+  },
+  async run(ctx) {
+    const { parsePrefConfig, DPO_SCHEMA } = await import('../train/pref_config.js');
+    const { describeModel } = await import('../model/load.js');
+    const { dpo } = await import('../train/dpo.js');
+    const from = (ctx.config.from as string | undefined) ?? upstream(ctx, 'sft')?.checkpoint;
+    if (!from) throw new Error(`${ctx.where}: stage ${ctx.name} needs "from" or an upstream sft stage in "after"`);
+    const tok = upstreamTokenizer(ctx);
+    const { questions: _q, ...rest } = ctx.config;
+    const raw = { keepCheckpoints: 0, ...rest, data: await rmData(ctx.config, ctx.dir), from, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}) };
+    const cfg = parsePrefConfig<import('../train/pref_config.js').DpoConfig>(raw, DPO_SCHEMA, ctx.where, describeModel(from).config);
+    const r = await dpo(cfg, { resume: ctx.resume, quiet: true, onStep: (m) => {
+      ctx.alive();
+      if (m.step % cfg.logEvery === 0) ctx.log(JSON.stringify(m));
+    } });
+    ctx.log(`dpo: held-out accuracy ${r.heldout.accuracy.toFixed(3)} margin ${r.heldout.margin.toFixed(3)} on ${r.heldout.pairs} pairs`);
+    const last = r.metrics[r.metrics.length - 1];
+    const summary: Record<string, Json> = { accuracy: r.heldout.accuracy, margin: r.heldout.margin, steps: last?.step ?? 0, heldout_pairs: r.heldout.pairs, loss: last?.loss ?? null };
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') }, summary };
+  },
+};

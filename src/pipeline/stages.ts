@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Json } from './store.js';
-import { ppoStage, rmStage } from './align_stages.js';
+import { dpoStage, ppoStage, rmStage } from './align_stages.js';
 
 export interface StageOutput {
   /** The stage's folder (a run folder for training stages, the dataset folder for data, ...). */
@@ -218,37 +218,6 @@ const sftStage: StageKind = {
   },
 };
 
-/**
- * A training stage implemented in src/train/MODULE: its exported run(config) gets the plan's config
- * with runDir defaulted to the stage folder (and resume set on a retried attempt).
- */
-function trainingStage(kind: string, module: string): StageKind {
-  type Mod = { run: (cfg: Raw) => Promise<{ runDir: string; finalCheckpoint: string; metrics?: unknown[] }> };
-  const load = async (where: string): Promise<Mod> => {
-    let mod: Partial<Mod>;
-    try {
-      mod = (await import(module)) as Partial<Mod>;
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new Error(`${where}: stage kind ${kind} is not in this build yet (src/train/${path.basename(module, '.js')}.ts is missing)`);
-      throw e;
-    }
-    if (typeof mod.run !== 'function') throw new Error(`${where}: src/train/${path.basename(module, '.js')}.ts exports no run(config)`);
-    return mod as Mod;
-  };
-  return {
-    checkpoints: true, dirField: 'runDir',
-    async check(_c, where) {
-      await load(where);
-    },
-    async run(ctx) {
-      const mod = await load(ctx.where);
-      const r = await mod.run({ ...ctx.config, runDir: ctx.dir, ...(ctx.resume ? { resume: true } : {}) });
-      const last = (r.metrics ?? [])[(r.metrics ?? []).length - 1] as Record<string, Json> | undefined;
-      return { dir: r.runDir, checkpoint: r.finalCheckpoint, summary: last ?? {} };
-    },
-  };
-}
-
 export const STAGES: Record<string, StageKind> = {
   tokenizer,
   data,
@@ -257,7 +226,7 @@ export const STAGES: Record<string, StageKind> = {
   sft: sftStage,
   rm: rmStage,
   ppo: ppoStage,
-  dpo: trainingStage('dpo', '../train/dpo.js'),
+  dpo: dpoStage,
 };
 
 export const hasFile = (f: string | undefined): boolean => !!f && existsSync(f);

@@ -1,6 +1,7 @@
 // The alignment chain as a pipeline on the SQLite store: sft -> rm (built-in Korean pairs, the `pairs`
 // suite on each checkpoint) -> ppo (built-in prompts, gated on the RM's held-out pair accuracy, the `ppo`
-// suite on each checkpoint); a second PPO stage whose bar the RM cannot reach stays blocked.
+// suite on each checkpoint), and dpo beside it from the same sft model; a second PPO stage whose bar the RM
+// cannot reach stays blocked.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,10 @@ stages:
     gate: { stage: rm, suite: pairs, metric: accuracy, min: 0.6 }
     config: ${flow(ppo)}
     eval: [ppo]
+  dpo:
+    after: sft
+    config: ${flow({ data: 'builtin', questions: 20, seqLen: 128, heldout: 8, batchSize: 4, steps: 4, lr: 1e-3, warmupSteps: 0, evalEvery: 4, saveEvery: 4 })}
+    eval: [pairs]
   ppo_strict:
     kind: ppo
     after: [sft, rm]
@@ -55,8 +60,13 @@ test('sft -> rm -> ppo runs by itself: builtin pairs and prompts, RM and PPO sui
     await store.close();
   }
   const by = Object.fromEntries(res.stages.map((s) => [s.name, s]));
-  assert.deepEqual(res.stages.map((s) => [s.name, s.state]), [['sft', 'done'], ['rm', 'done'], ['ppo', 'done'], ['ppo_strict', 'blocked']], JSON.stringify(res.stages.map((s) => s.error ?? s.reason)));
+  assert.deepEqual(res.stages.map((s) => [s.name, s.state]), [['sft', 'done'], ['rm', 'done'], ['ppo', 'done'], ['dpo', 'done'], ['ppo_strict', 'blocked']], JSON.stringify(res.stages.map((s) => s.error ?? s.reason)));
   assert.match(by.ppo_strict.reason ?? '', /gate: rm pairs\.accuracy = [\d.]+ is not >= 1\.01/);
+  // dpo: from the sft stage's final checkpoint, on the pairs it built, with its held-out accuracy in the summary.
+  const dpoCfg = JSON.parse(readFileSync(path.join(dir, 'out', 'dpo', 'config.json'), 'utf8'));
+  assert.equal(dpoCfg.from, by.sft.output!.checkpoint);
+  assert.ok(existsSync(path.join(dir, 'out', 'dpo', 'builtin-pairs.jsonl')));
+  assert.equal((by.dpo.output!.summary as Record<string, number>).steps, 4);
 
   // rm: from the sft stage's final checkpoint, on the pairs it wrote into its folder; the pairs suite on its
   // final checkpoint rebuilds the same held-out split and agrees with the trainer's own figures.
@@ -105,7 +115,7 @@ test('sft -> rm -> ppo runs by itself: builtin pairs and prompts, RM and PPO sui
     const st = await readStatus(store2);
     assert.equal(st.results.filter((r) => r.stage === 'ppo').length, 3);
     const again = await runPipeline(p, { store: store2, evalWorkers: 0, log: () => {} });
-    assert.deepEqual(again.stages.map((x) => x.attempts), [1, 1, 1, undefined]);
+    assert.deepEqual(again.stages.map((x) => x.attempts), [1, 1, 1, 1, undefined]);
   } finally {
     await store2.close();
   }
