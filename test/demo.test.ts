@@ -16,14 +16,14 @@ import { openModel } from '../src/model/load.js';
 import { Tokenizer } from '../src/tokenizer/index.js';
 
 /** The smallest settings that still end in a model that stops at its turn end (measured: ~10-20 s on 2 cores). */
-function tinySettings(sftSteps = 250): DemoSettings {
+function tinySettings(sftSteps = 300): DemoSettings {
   const s = demoSettings();
   return {
     ...s,
     vocabSize: 1000,
     data: { packing: { seqLen: 64, longFactor: 2, longShare: 0.1, shardTokens: 1 << 16 } },
     pretrain: { model: { preset: 'test', dModel: 64, ffnHidden: 128, maxSeqLen: 128 }, batchSize: 8, steps: 60, lr: 3e-3, warmupSteps: 5, evalEvery: 30, heldoutRecords: 8, evalBatches: 1, saveEvery: 30, logEvery: 5, seed: 1 },
-    sft: { data: 'builtin', conversations: 200, seqLen: 128, batchSize: 8, steps: sftSteps, lr: 2e-3, warmupSteps: 5, heldout: 16, evalEvery: 125, evalBatches: 1, saveEvery: 125, logEvery: 5 },
+    sft: { data: 'builtin', conversations: 200, seqLen: 128, batchSize: 8, steps: sftSteps, lr: 2e-3, warmupSteps: 5, heldout: 16, evalEvery: 150, evalBatches: 1, saveEvery: 150, logEvery: 5 },
     rm: { data: 'builtin', questions: 40, seqLen: 128, heldout: 16, batchSize: 8, steps: 10, lr: 2e-3, warmupSteps: 0, evalEvery: 10, saveEvery: 10, normSamples: 4, normMaxNewTokens: 16 },
     ppo: { prompts: 'builtin', promptCount: 24, heldout: 4, iterations: 2, promptsPerIteration: 4, samplesPerPrompt: 2, maxNewTokens: 16, miniBatchSize: 4, epochs: 1, batchSize: 4, lr: 1e-5, evalEvery: 2, seed: 1 },
     pretrainEval: ['heldout'],
@@ -52,7 +52,7 @@ describe('hcx demo (tiny settings)', () => {
     const sft = r.stages[3].output!;
     assert.equal(sft.dir, out, 'the demo folder is the sft run');
     assert.equal(path.dirname(path.dirname(sft.checkpoint!)), out);
-    assert.equal(path.basename(sft.checkpoint!), 'step-250');
+    assert.equal(path.basename(sft.checkpoint!), 'step-300');
     // the sft stage started from pretraining's final checkpoint and learnt the chat data
     assert.ok((sft.summary!.loss as number) < (sft.summary!.first_loss as number) / 2, JSON.stringify(sft.summary));
 
@@ -108,7 +108,7 @@ describe('hcx demo (tiny settings)', () => {
     assert.equal(path.basename(changed.stages[3].output!.checkpoint!), 'step-200');
     const added = logs().filter((f) => !before.includes(f));
     assert.deepEqual(added.map((f) => f.split('_')[1]).sort(), ['ppo', 'rm', 'sft'], 'sft and the stages after it ran again');
-    assert.deepEqual(readdirSync(path.join(out, 'checkpoints')).sort(), ['step-125', 'step-200'], 'the earlier config\'s checkpoints are gone');
+    assert.deepEqual(readdirSync(path.join(out, 'checkpoints')).sort(), ['step-150', 'step-200'], 'the earlier config\'s checkpoints are gone');
   });
 
   test('refuses a folder it did not make, and an old-layout demo folder without --fresh', async () => {
