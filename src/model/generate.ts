@@ -22,6 +22,8 @@ export interface Generation {
   /** Decoded text, when a decoder was given (cut at a stop string). */
   text?: string;
   finishReason: 'stop' | 'length';
+  /** The stop token that ended it, when one did. */
+  stopToken?: number;
 }
 
 /** Generates a continuation of each prompt (prompts of one batch must have equal length). */
@@ -44,6 +46,7 @@ export function generateBatch(model: Transformer, prompts: number[][], opts: Gen
   const out: number[][] = prompts.map(() => []);
   const done: (Generation['finishReason'] | null)[] = prompts.map(() => null);
   const texts: (string | undefined)[] = prompts.map(() => undefined);
+  const stoppedBy: (number | undefined)[] = prompts.map(() => undefined);
   const plainGreedy = !(opts.temperature! > 0) && (opts.repetitionPenalty ?? 1) === 1 && !opts.presencePenalty && !opts.frequencyPenalty;
   let input = Int32Array.from(prompts.flat());
   let steps = T;
@@ -61,7 +64,7 @@ export function generateBatch(model: Transformer, prompts: number[][], opts: Gen
     for (let b = 0; b < B; b++) {
       if (done[b] !== null) continue;
       const id = next[b];
-      if (stop.has(id)) { done[b] = 'stop'; continue; }
+      if (stop.has(id)) { done[b] = 'stop'; stoppedBy[b] = id; continue; }
       out[b].push(id);
       if (opts.onToken && opts.onToken(id) === false) done[b] = 'stop';
       if (opts.stopStrings?.length && opts.decode) {
@@ -77,6 +80,7 @@ export function generateBatch(model: Transformer, prompts: number[][], opts: Gen
     ids,
     text: texts[b] ?? (opts.decode ? opts.decode(ids) : undefined),
     finishReason: done[b] ?? 'length',
+    ...(stoppedBy[b] !== undefined ? { stopToken: stoppedBy[b] } : {}),
   }));
 }
 

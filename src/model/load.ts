@@ -192,16 +192,15 @@ export function hcxTokenizerOf(o: Pick<OpenedModel, 'tokenizer' | 'tokenizerPath
 }
 
 /**
- * A trainer's source model (`--from`, `--policy`): opened by the one loader, with an hcx tokenizer; errors name
- * the trainer's flag and point at the config's "tokenizer" field rather than a CLI flag the trainer lacks.
+ * A trainer's source model (`--from`, `--policy`): opened by the one loader with its own tokenizer (hcx's, or
+ * an imported model's Hugging Face or GGUF one); errors name the trainer's flag and point at the config's
+ * "tokenizer" field rather than a CLI flag the trainer lacks.
  */
-export function openForTraining(spec: string, opts: { tokenizer?: string; flag: string; who: string }): OpenedModel & { hcxTokenizer: Tokenizer } {
-  let src: OpenedModel;
+export function openForTraining(spec: string, opts: { tokenizer?: string; flag: string }): OpenedModel {
   try {
-    src = openModel(spec, { tokenizer: opts.tokenizer });
+    return openModel(spec, { tokenizer: opts.tokenizer });
   } catch (e) {
     const msg = (e as Error).message.replace('--tokenizer FILE', '"tokenizer" in the config');
     throw new Error(msg.startsWith(spec) ? `${opts.flag} ${msg}` : msg);
   }
-  return { ...src, hcxTokenizer: hcxTokenizerOf({ ...src, tokenizer: src.tokenizer }, opts.who) };
 }

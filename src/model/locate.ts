@@ -7,7 +7,9 @@
 // The one tokenizer rule, first match wins:
 //   1. the tokenizer given explicitly (hcx tokenizer.json, HF tokenizer.json or its directory, or a .gguf)
 //   2. for hcx weights: an hcx tokenizer.json in the checkpoint (or the file's) directory, its parent and its
-//      grandparent (a run's, for RUN/checkpoints/step-N), then the spec directory
+//      grandparent (a run's, for RUN/checkpoints/step-N), then the spec directory; in the same places, the
+//      imported tokenizer a training run from an HF or GGUF model saved (a Hugging Face tokenizer.json with
+//      its tokenizer_config.json, or tokenizer.gguf: src/train/run_tokenizer.ts)
 //   3. for Hugging Face weights: tokenizer.json (HF's or hcx's) in the HF model directory
 //   4. for a GGUF: the tokenizer in its metadata (tokenizer.ggml.*)
 // When none is found the error names the spec and every place looked.
@@ -34,7 +36,7 @@ export interface TokenizerLocation {
   /** A tokenizer.json, or the .gguf holding the tokenizer; null when none was found. */
   path: string | null;
   /** How it was found. */
-  how: 'explicit' | 'hcx-near-checkpoint' | 'hf-dir' | 'gguf' | null;
+  how: 'explicit' | 'hcx-near-checkpoint' | 'imported-near-checkpoint' | 'hf-dir' | 'gguf' | null;
   looked: string[];
 }
 
@@ -107,6 +109,10 @@ export function locateTokenizer(m: LocatedModel, explicit: string | undefined, h
       const f = path.join(d, 'tokenizer.json');
       looked.push(`${f} (hcx format)`);
       if (isHcxTokenizerFile(f)) return { path: f, how: 'hcx-near-checkpoint', looked };
+      // A run from an imported model: its HF tokenizer (tokenizer_config.json beside it) or its GGUF tokenizer.
+      if (existsSync(f) && existsSync(path.join(d, 'tokenizer_config.json'))) return { path: f, how: 'imported-near-checkpoint', looked };
+      const g = path.join(d, 'tokenizer.gguf');
+      if (existsSync(g)) return { path: g, how: 'imported-near-checkpoint', looked: [...looked, g] };
     }
   }
   if (m.hfDir) {

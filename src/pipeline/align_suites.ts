@@ -16,20 +16,24 @@ function runConfig(ctx: SuiteContext, suite: string): Record<string, unknown> {
   return JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
 }
 
+/** The run's tokenizer (hcx's, or the imported model's it saved: train/run_tokenizer.ts) and its training template. */
 const runTokenizer = async (ctx: SuiteContext) => {
-  const { Tokenizer } = await import('../tokenizer/index.js');
-  return Tokenizer.load(path.join(ctx.runDir, 'tokenizer.json'));
+  const { openTokenizer } = await import('../tokenizer/index.js');
+  const { runTokenizerPath } = await import('../train/run_tokenizer.js');
+  const { padId, trainingTemplate } = await import('../data/chat/template.js');
+  const file = runTokenizerPath(ctx.runDir);
+  const tok = openTokenizer(file);
+  return { tok, file, template: trainingTemplate(tok), pad: padId(tok) };
 };
 
 export async function pairs(ckDir: string, ctx: SuiteContext): Promise<SuiteResult> {
   const cfg = runConfig(ctx, 'pairs') as unknown as import('../train/pref_config.js').RmConfig;
   const { openScoreModel } = await import('../model/score_head.js');
   const { loadPreferenceData } = await import('../data/prefs/dataset.js');
-  const { chatTemplate } = await import('../train/sft.js');
   const { evaluatePairs } = await import('../train/reward.js');
-  const tok = await runTokenizer(ctx);
+  const { template, pad } = await runTokenizer(ctx);
   const sm = openScoreModel(ckDir);
-  const data = await loadPreferenceData({ files: cfg.data, format: cfg.format, template: chatTemplate('hcx', tok), seqLen: cfg.seqLen, heldout: cfg.heldout, seed: cfg.seed, onBadLine: 'skip', limit: cfg.limit });
+  const data = await loadPreferenceData({ files: cfg.data, format: cfg.format, template, seqLen: cfg.seqLen, heldout: cfg.heldout, seed: cfg.seed, onBadLine: 'skip', limit: cfg.limit });
   if (!data.heldout.length) throw new Error(`suite pairs: the rm run ${ctx.runDir} holds out no pairs (heldout 0)`);
   // In chunks, so the worker's lease heartbeats run in between.
   const B = cfg.batchSize, chunk = 4 * B;
@@ -37,7 +41,7 @@ export async function pairs(ckDir: string, ctx: SuiteContext): Promise<SuiteResu
   for (let k = 0; k < data.heldout.length; k += chunk) {
     ctx.alive?.();
     const part = data.heldout.slice(k, k + chunk);
-    const e = evaluatePairs(sm, part, B, tok.special.pad, cfg.margin);
+    const e = evaluatePairs(sm, part, B, pad, cfg.margin);
     loss += e.loss * e.pairs; right += e.accuracy * e.pairs; margin += e.margin * e.pairs;
     await tick();
   }
@@ -49,16 +53,14 @@ export async function ppo(ckDir: string, ctx: SuiteContext): Promise<SuiteResult
   const cfg = runConfig(ctx, 'ppo') as unknown as import('../train/ppo_config.js').PpoConfig;
   const { openModel } = await import('../model/load.js');
   const { openScoreModel } = await import('../model/score_head.js');
-  const { hcxTemplate } = await import('../data/chat/template.js');
   const { loadPrompts, stratifiedSplit } = await import('../train/prompts.js');
   const { rolloutEngine } = await import('../train/rollout.js');
   const { heldoutEval } = await import('../train/ppo_eval.js');
   const { storedRewardStats } = await import('../train/ppo.js');
-  const tok = await runTokenizer(ctx);
-  const policy = openModel(ckDir, { tokenizer: path.join(ctx.runDir, 'tokenizer.json') }).model;
+  const { file, template, pad } = await runTokenizer(ctx);
+  const policy = openModel(ckDir, { tokenizer: file }).model;
   const rm = openScoreModel(cfg.reward);
   const rowLen = cfg.rowLen ?? Math.min(policy.config.maxSeqLen, rm.model.config.maxSeqLen);
-  const template = hcxTemplate(tok);
   const maxPrompt = rowLen - cfg.maxNewTokens;
   // The run's own held-out prompts: its file, or the same stratified split of its prompts.
   const held = cfg.heldoutPrompts
@@ -68,7 +70,7 @@ export async function ppo(ckDir: string, ctx: SuiteContext): Promise<SuiteResult
   const norm = cfg.rewardNorm ?? storedRewardStats(path.resolve(cfg.reward));
   const normalise = (s: number) => (norm ? (s - norm.mean) / norm.std : s);
   const engine = rolloutEngine(policy, { maxRunning: cfg.maxRunning, maxTokensPerStep: cfg.maxTokensPerStep });
-  const o = { maxTokens: cfg.maxNewTokens, stopTokens: [tok.special.endofturn], rowLen, batchRows: cfg.batchSize, pad: tok.special.pad, normalise, missingEosPenalty: cfg.missingEosPenalty };
+  const o = { maxTokens: cfg.maxNewTokens, stopTokens: template.stopTokens, rowLen, batchRows: cfg.batchSize, pad, normalise, missingEosPenalty: cfg.missingEosPenalty };
   const sums = { reward: 0, length: 0, eos: 0, rep4: 0 };
   const chunk = 4;
   for (let k = 0; k < held.length; k += chunk) {

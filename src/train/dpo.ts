@@ -6,7 +6,7 @@
 // reference 'live' keeps a second model and scores each batch instead (the check that both agree).
 // Batches, order, held-out split, checkpoints and resume are the reward model's (src/train/reward.ts);
 // full fine-tuning or LoRA as in SFT. Metrics use TRL's names (rewards/chosen, rewards/margins, ...).
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { loadPreferenceData, pairBatch, type PrefData, type TokenizedPair } from '../data/prefs/dataset.js';
@@ -15,7 +15,9 @@ import { Lora } from '../model/lora.js';
 import { describeModel, openForTraining, openModel, type OpenedModel } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import { AdamW, backward, F, noGrad, tidy } from '../tensor/index.js';
-import type { Tokenizer } from '../tokenizer/index.js';
+import type { TextTokenizer } from '../tokenizer/index.js';
+import { padId, trainingTemplate } from '../data/chat/template.js';
+import { saveRunTokenizer } from './run_tokenizer.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { pairLogProbs, referenceLogps, weightsHash } from './dpo_reference.js';
@@ -24,7 +26,6 @@ import { DPO_SCHEMA, parsePrefConfig, type DpoConfig } from './pref_config.js';
 import { dpoSigmoidLoss, sequenceLogProbs } from './preference_losses.js';
 import { pairsAt } from './reward.js';
 import { changedFields, checkResumable, openRun, writeLossPlot, type Run } from './run.js';
-import { chatTemplate } from './sft.js';
 import { assertFinite, optimizerStep, scheduledLr } from './step.js';
 
 export interface DpoMetrics {
@@ -44,7 +45,7 @@ export interface DpoResult {
   runDir: string; finalCheckpoint: string; metrics: DpoMetrics[];
   heldout: PairEval;
   reference: { hash: string; file: string | null; reused: boolean };
-  model: Transformer; lora?: Lora; tokenizer: Tokenizer;
+  model: Transformer; lora?: Lora; tokenizer: TextTokenizer;
 }
 
 function prefFingerprint(d: PrefData, beta: number): string {
@@ -100,10 +101,10 @@ export function evaluateDpo(model: Transformer, lora: Lora | undefined, pairs: r
 
 export async function dpo(cfg: DpoConfig, opts: DpoOptions = {}): Promise<DpoResult> {
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from', who: 'hcx dpo' });
-  const tok = src.hcxTokenizer;
+  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from' });
+  const tok = src.tokenizer;
   if (tok.vocabSize > src.model.config.vocabSize) throw new Error(`tokenizer ${src.tokenizerPath} has ${tok.vocabSize} tokens, the model ${src.model.config.vocabSize}`);
-  const data = await loadPreferenceData({ files: cfg.data, format: cfg.format, template: chatTemplate('hcx', tok), seqLen: cfg.seqLen, heldout: cfg.heldout, seed: cfg.seed, onBadLine: cfg.onBadLine, limit: cfg.limit, log });
+  const data = await loadPreferenceData({ files: cfg.data, format: cfg.format, template: trainingTemplate(tok), seqLen: cfg.seqLen, heldout: cfg.heldout, seed: cfg.seed, onBadLine: cfg.onBadLine, limit: cfg.limit, log });
   const run = openRun(cfg.runDir, { resume: !!opts.resume });
   try {
     return await trainLoop(cfg, src, tok, data, run, opts, log);
@@ -123,10 +124,10 @@ export async function run(config: Record<string, unknown>): Promise<DpoResult> {
   return dpo(cfg, { resume: resume === true, quiet: quiet !== false });
 }
 
-async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: Tokenizer, data: PrefData, run: Run, opts: DpoOptions, log: (s: string) => void): Promise<DpoResult> {
+async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: TextTokenizer, data: PrefData, run: Run, opts: DpoOptions, log: (s: string) => void): Promise<DpoResult> {
   const model = src.model;
   model.computeDtype = cfg.computeDtype;
-  const pad = tok.special.pad, B = cfg.batchSize, A = cfg.gradAccum;
+  const pad = padId(tok), B = cfg.batchSize, A = cfg.gradAccum;
   const refSpec = cfg.ref ?? cfg.from;
   const refSource = cfg.ref ? describeModel(cfg.ref).source : src.source;
   const refHash = weightsHash(refSource);
@@ -190,8 +191,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: Tokenizer, data:
     liveRef ? pairLogProbs(liveRef, chunk, chunk.length, pad) : Float32Array.from(chunk.flatMap(refOf));
 
   run.recordConfig(record);
-  const runTok = path.join(cfg.runDir, 'tokenizer.json');
-  if (path.resolve(src.tokenizerPath) !== path.resolve(runTok) && (!ck || !existsSync(runTok))) copyFileSync(src.tokenizerPath, runTok);
+  saveRunTokenizer(cfg.runDir, src, !!ck);
 
   const totalSteps = cfg.steps ?? Math.max(1, Math.ceil((cfg.epochs * data.train.length) / (B * A)));
   writeJsonAtomic(path.join(cfg.runDir, 'data.json'), { ...data.stats, train: data.train.length, heldout: data.heldout.length, steps: totalSteps });

@@ -6,11 +6,12 @@
 // answered greedily every evalEvery iterations and scored by the same scorer (exact match for gsm8k).
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { hcxTemplate } from '../data/chat/template.js';
+import { padId, trainingTemplate } from '../data/chat/template.js';
 import { shuffled } from '../data/chat/dataset.js';
 import type { Transformer } from '../model/transformer.js';
 import { AdamW, backward, F, noGrad, tidy } from '../tensor/index.js';
-import type { Tokenizer } from '../tokenizer/index.js';
+import type { TextTokenizer } from '../tokenizer/index.js';
+import { saveRunTokenizer } from './run_tokenizer.js';
 import { parseObject, type Schema } from '../util/schema.js';
 import { finishTrainSettings } from './config.js';
 import { pickedTrainFields, ROLLOUT_FIELDS, type PpoTrainSettings, type RolloutSettings } from './ppo_config.js';
@@ -63,24 +64,24 @@ export function parseGrpoConfig(raw: unknown, where: string): GrpoConfig {
 }
 
 /** Greedy answers to the held-out prompts, mean score. */
-async function heldoutScore(engine: Engine, tok: Tokenizer, held: PromptItem[], scorer: Scorer, maxTokens: number): Promise<number> {
+async function heldoutScore(engine: Engine, tok: TextTokenizer, stopTokens: number[], held: PromptItem[], scorer: Scorer, maxTokens: number): Promise<number> {
   if (!held.length) return NaN;
-  const { samples } = await rollout(engine, held.map((p) => p.ids), { n: 1, temperature: 0, maxTokens, stopTokens: [tok.special.endofturn], seed: 0 });
+  const { samples } = await rollout(engine, held.map((p) => p.ids), { n: 1, temperature: 0, maxTokens, stopTokens, seed: 0 });
   return samples.reduce((a, s, i) => a + scorer(text(tok, s), held[i].reference ?? ''), 0) / samples.length;
 }
 
-const text = (tok: Tokenizer, s: RolloutSample): string => tok.decode(s.ended ? s.response.subarray(0, -1) : s.response);
+const text = (tok: TextTokenizer, s: RolloutSample): string => tok.decode(s.ended ? s.response.subarray(0, -1) : s.response);
 
 export async function run(raw: unknown, opts: GrpoOptions = {}) {
   const cfg = parseGrpoConfig(raw, 'grpo config');
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from', who: 'hcx grpo' });
+  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from' });
   const policy = src.model;
   const reference: Transformer | null = cfg.beta > 0 ? openModel(cfg.from, { tokenizer: src.tokenizerPath }).model : null;
-  const tokPath = src.tokenizerPath, tok = src.hcxTokenizer;
+  const tok = src.tokenizer;
   const scorer = opts.scorer ?? taskScorer(cfg.reward, cfg.filter);
   const rowLen = cfg.rowLen ?? policy.config.maxSeqLen;
-  const template = hcxTemplate(tok);
+  const template = trainingTemplate(tok);
   const read = await loadPrompts(cfg.prompts, cfg.format, template, rowLen - cfg.maxNewTokens);
   const noRef = read.items.filter((p) => p.reference === undefined);
   if (noRef.length) throw new Error(`${noRef[0].file}:${noRef[0].line}: a GRPO prompt needs its reference answer as the final assistant turn`);
@@ -91,19 +92,19 @@ export async function run(raw: unknown, opts: GrpoOptions = {}) {
   const engine = rolloutEngine(policy, { maxRunning: cfg.maxRunning, maxTokensPerStep: cfg.maxTokensPerStep });
   const opt = new AdamW(policy.parameters(), { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const metrics: GrpoMetrics[] = [];
-  const pad = tok.special.pad;
+  const pad = padId(tok), stopTokens = template.stopTokens;
   const total = cfg.iterations * cfg.epochs * Math.ceil((cfg.promptsPerIteration * cfg.samplesPerPrompt) / cfg.miniBatchSize);
   let optStep = 0, lastSaved = '';
   try {
     runDir.recordConfig({ ...cfg, model: policy.config });
-    if (!existsSync(path.join(cfg.runDir, 'tokenizer.json'))) copyFileSync(tokPath, path.join(cfg.runDir, 'tokenizer.json'));
-    const baseline = cfg.evalEvery > 0 ? await heldoutScore(engine, tok, split.heldout, scorer, cfg.maxNewTokens) : NaN;
+    saveRunTokenizer(cfg.runDir, src, false);
+    const baseline = cfg.evalEvery > 0 ? await heldoutScore(engine, tok, stopTokens, split.heldout, scorer, cfg.maxNewTokens) : NaN;
     if (!Number.isNaN(baseline)) log(`grpo eval @0: held-out score ${baseline.toFixed(4)}`);
     const order = shuffled(split.train.length, cfg.seed);
     let cursor = 0;
     for (let it = 1; it <= cfg.iterations; it++) {
       const batch = Array.from({ length: cfg.promptsPerIteration }, () => split.train[order[cursor++ % order.length]]);
-      const ro = await rollout(engine, batch.map((p) => p.ids), { n: cfg.samplesPerPrompt, temperature: cfg.temperature, maxTokens: cfg.maxNewTokens, stopTokens: [tok.special.endofturn], seed: cfg.seed * 1000003 + it });
+      const ro = await rollout(engine, batch.map((p) => p.ids), { n: cfg.samplesPerPrompt, temperature: cfg.temperature, maxTokens: cfg.maxNewTokens, stopTokens, seed: cfg.seed * 1000003 + it });
       const samples = ro.samples;
       const rewards = samples.map((s) => scorer(text(tok, s), batch[s.prompt].reference ?? ''));
       const adv = groupAdvantages(rewards, cfg.samplesPerPrompt);
@@ -147,7 +148,7 @@ export async function run(raw: unknown, opts: GrpoOptions = {}) {
         rollout_s: ro.stats.seconds, train_s: (performance.now() - tTrain) / 1000,
       };
       if (cfg.evalEvery > 0 && (it % cfg.evalEvery === 0 || it === cfg.iterations)) {
-        m.heldout_score = await heldoutScore(engine, tok, split.heldout, scorer, cfg.maxNewTokens);
+        m.heldout_score = await heldoutScore(engine, tok, stopTokens, split.heldout, scorer, cfg.maxNewTokens);
         lastSaved = runDir.saveCheckpoint({ model: policy, state: { step: it, tokensSeen: 0 }, trainConfig: { ...cfg, model: policy.config } }, 0);
       }
       metrics.push(m);

@@ -12,12 +12,12 @@
 //   5. every evalEvery iterations: the held-out prompts, a checkpoint, and the run-level early stop.
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hcxTemplate } from '../data/chat/template.js';
+import { padId, trainingTemplate } from '../data/chat/template.js';
 import { shuffled } from '../data/chat/dataset.js';
 import { openScoreModel, type ScoreModel } from '../model/score_head.js';
 import type { Transformer } from '../model/transformer.js';
 import { AdamW, backward, F, noGrad, tidy } from '../tensor/index.js';
-import type { Tokenizer } from '../tokenizer/index.js';
+import { saveRunTokenizer } from './run_tokenizer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg } from './plot.js';
 import { parsePpoConfig, type PpoConfig } from './ppo_config.js';
@@ -68,14 +68,13 @@ export function storedRewardStats(rmDir: string): { mean: number; std: number } 
 export async function run(raw: unknown, opts: PpoOptions = {}): Promise<PpoResult> {
   const cfg = parsePpoConfig(raw, 'ppo config');
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  const src = openForTraining(cfg.policy, { tokenizer: cfg.tokenizer, flag: '--policy', who: 'hcx ppo' });
+  const src = openForTraining(cfg.policy, { tokenizer: cfg.tokenizer, flag: '--policy' });
   const policy = src.model, reference = openModel(cfg.policy, { tokenizer: src.tokenizerPath }).model;
-  const tokPath = src.tokenizerPath, tok = src.hcxTokenizer;
   const rm = openScoreModel(cfg.reward), value = openScoreModel(cfg.reward);
   if (rm.model.config.vocabSize !== policy.config.vocabSize) throw new Error(`--reward ${cfg.reward}: vocabulary of ${rm.model.config.vocabSize}, the policy's is ${policy.config.vocabSize} (train the RM from the same SFT model)`);
   const rowLen = cfg.rowLen ?? Math.min(policy.config.maxSeqLen, rm.model.config.maxSeqLen);
   if (rowLen > policy.config.maxSeqLen) throw new Error(`ppo config: field "rowLen" ${rowLen} exceeds the policy's maxSeqLen ${policy.config.maxSeqLen}`);
-  const template = hcxTemplate(tok);
+  const template = trainingTemplate(src.tokenizer);
   const maxPrompt = rowLen - cfg.maxNewTokens;
   if (maxPrompt < 2) throw new Error(`ppo config: maxNewTokens ${cfg.maxNewTokens} leaves no room for a prompt in rows of ${rowLen}`);
   const read = await loadPrompts(cfg.prompts, cfg.format, template, maxPrompt);
@@ -91,15 +90,17 @@ export async function run(raw: unknown, opts: PpoOptions = {}): Promise<PpoResul
   const run = openRun(cfg.runDir, { resume: !!cfg.resume });
   try {
     run.recordConfig({ ...cfg, model: policy.config });
-    if (!existsSync(path.join(cfg.runDir, 'tokenizer.json'))) copyFileSync(tokPath, path.join(cfg.runDir, 'tokenizer.json'));
-    return await loop(cfg, { policy, reference, rm, value, tok, train, held, rowLen, run, log, opts });
+    saveRunTokenizer(cfg.runDir, src, !!cfg.resume);
+    return await loop(cfg, { policy, reference, rm, value, pad: padId(src.tokenizer), stopTokens: template.stopTokens, train, held, rowLen, run, log, opts });
   } finally {
     run.close();
   }
 }
 
 interface Ctx {
-  policy: Transformer; reference: Transformer; rm: ScoreModel; value: ScoreModel; tok: Tokenizer;
+  policy: Transformer; reference: Transformer; rm: ScoreModel; value: ScoreModel;
+  /** The padding id and the template's turn-end tokens (rollouts stop at them). */
+  pad: number; stopTokens: number[];
   train: PromptItem[]; held: PromptItem[]; rowLen: number; run: Run; log: (s: string) => void; opts: PpoOptions;
 }
 
@@ -108,7 +109,7 @@ interface Scored { logp: Float32Array; values: Float32Array; advantages: Float32
 
 async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
   const { policy, reference, rm, value, run, log } = c;
-  const pad = c.tok.special.pad, stopTokens = [c.tok.special.endofturn];
+  const { pad, stopTokens } = c;
   const engine = rolloutEngine(policy, { maxRunning: cfg.maxRunning, maxTokensPerStep: cfg.maxTokensPerStep });
   const opt = new AdamW([...policy.parameters(), ...value.parameters()], { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const stopper = new RunStopper(cfg.patience, cfg.maxLengthGrowth);
@@ -282,13 +283,13 @@ interface UpdateStats {
 }
 
 /** The PPO epochs over one iteration's rollouts. */
-export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen' | 'tok' | 'log'>, scored: Scored[], samples: readonly RolloutSample[], first: PackedRollout[][],
+export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen' | 'pad' | 'log'>, scored: Scored[], samples: readonly RolloutSample[], first: PackedRollout[][],
   opt: AdamW, lr: () => number, nextStep: () => number, lastGood: string): UpdateStats {
   const acc = { pl: 0, vl: 0, ul: 0, cf: 0, vcf: 0, kl: 0, tokens: 0, ent: 0, entN: 0 };
   const st: UpdateStats = { policyLoss: 0, valueLoss: 0, ulLoss: 0, clipfrac: 0, vfClipfrac: 0, approxKl: 0, entropy: 0, epochsRun: 0, skipped: 0, lr: 0, gradNorm: 0, firstMinibatch: null };
   const field = (k: keyof Scored) => scored.map((s) => s[k]);
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    const mbs = epoch === 0 ? first : layout(samples, cfg, c.rowLen, cfg.batchSize, c.tok.special.pad, shuffled(samples.length, cfg.seed * 31 + epoch * 977 + samples.length));
+    const mbs = epoch === 0 ? first : layout(samples, cfg, c.rowLen, cfg.batchSize, c.pad, shuffled(samples.length, cfg.seed * 31 + epoch * 977 + samples.length));
     let epochKl = 0, epochTokens = 0;
     for (const micro of mbs) {
       const count = micro.reduce((a, b) => a + b.mask.reduce((x, y) => x + y, 0), 0);

@@ -5,7 +5,7 @@
 // it goes. At the end it samples replies from the SFT policy (the untouched --from weights) to held-out
 // prompts and stores the mean and std of their rewards (reward_stats.json), which PPO normalises by.
 // Checkpoints resume exactly after a kill.
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { loadPreferenceData, pairBatch, type PrefData, type TokenizedPair } from '../data/prefs/dataset.js';
@@ -15,13 +15,13 @@ import { latestCheckpoint, loadCheckpoint, readCheckpointFile, resolveCheckpoint
 import { generate } from '../model/generate.js';
 import { initScoreModel, openScoreModel, type ScoreModel } from '../model/score_head.js';
 import { AdamW, backward, noGrad, tidy, F } from '../tensor/index.js';
-import type { Tokenizer } from '../tokenizer/index.js';
+import { padId, trainingTemplate, type ChatTemplate } from '../data/chat/template.js';
+import { saveRunTokenizer } from './run_tokenizer.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import type { RmConfig } from './pref_config.js';
 import { bradleyTerryLoss } from './preference_losses.js';
 import { changedFields, checkResumable, openRun, writeLossPlot, type Run } from './run.js';
-import { chatTemplate } from './sft.js';
 import { openForTraining, openModel, type OpenedModel } from '../model/load.js';
 import { assertFinite, optimizerStep, scheduledLr } from './step.js';
 
@@ -102,14 +102,12 @@ function margins(pairs: readonly TokenizedPair[], margin: number): Float32Array 
 
 export async function rm(cfg: RmConfig, opts: RmOptions = {}): Promise<RmResult> {
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from', who: 'hcx rm' });
-  const tokPath = src.tokenizerPath, tok = src.hcxTokenizer;
-  if (tok.vocabSize > src.model.config.vocabSize) throw new Error(`tokenizer ${tokPath} has ${tok.vocabSize} tokens, the model ${src.model.config.vocabSize}`);
-  const template = chatTemplate('hcx', tok);
+  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from' });
+  const template = trainingTemplate(src.tokenizer);
   const data = await loadPreferenceData({ files: cfg.data, format: cfg.format, template, seqLen: cfg.seqLen, heldout: cfg.heldout, seed: cfg.seed, onBadLine: cfg.onBadLine, limit: cfg.limit, log });
   const run = openRun(cfg.runDir, { resume: !!opts.resume });
   try {
-    return await trainLoop(cfg, src, tok, tokPath, data, run, opts, log);
+    return await trainLoop(cfg, src, template, data, run, opts, log);
   } finally {
     run.close();
   }
@@ -118,7 +116,7 @@ export async function rm(cfg: RmConfig, opts: RmOptions = {}): Promise<RmResult>
 /** `run(config)`: the stage's entry point under the name every stage exports. */
 export const run = rm;
 
-async function trainLoop(cfg: RmConfig, src: OpenedModel, tok: Tokenizer, tokPath: string, data: PrefData, run: Run, opts: RmOptions, log: (s: string) => void): Promise<RmResult> {
+async function trainLoop(cfg: RmConfig, src: OpenedModel, template: ChatTemplate, data: PrefData, run: Run, opts: RmOptions, log: (s: string) => void): Promise<RmResult> {
   const model = src.model;
   model.computeDtype = cfg.computeDtype;
   const sm = initScoreModel(model, cfg.seed);
@@ -149,7 +147,7 @@ async function trainLoop(cfg: RmConfig, src: OpenedModel, tok: Tokenizer, tokPat
     run.truncateMetrics(step);
   }
   run.recordConfig(record);
-  if (!existsSync(path.join(cfg.runDir, 'tokenizer.json'))) copyFileSync(tokPath, path.join(cfg.runDir, 'tokenizer.json'));
+  saveRunTokenizer(cfg.runDir, src, !!ck);
 
   const B = cfg.batchSize, A = cfg.gradAccum;
   const totalSteps = cfg.steps ?? Math.max(1, Math.ceil((cfg.epochs * data.train.length) / (B * A)));
@@ -157,7 +155,7 @@ async function trainLoop(cfg: RmConfig, src: OpenedModel, tok: Tokenizer, tokPat
   log(`reward model: ${(model.numParameters / 1e6).toFixed(2)}M parameters from ${src.source.checkpoint ?? src.source.path} + score head; ${cfg.computeDtype}`);
   log(`data: ${data.stats.pairs} pairs (${data.train.length} train, ${data.heldout.length} held out), ${data.stats.droppedLong} over ${cfg.seqLen} tokens dropped, ${data.stats.badRecords} bad; ${totalSteps} steps of ${B} x ${A} pairs`);
 
-  const pad = tok.special.pad;
+  const pad = padId(src.tokenizer);
   const held = data.heldout.slice(0, cfg.evalBatches * B);
   const progress = new Progress('rm', totalSteps, !opts.quiet);
   const metrics: RmMetrics[] = [];
@@ -202,7 +200,7 @@ async function trainLoop(cfg: RmConfig, src: OpenedModel, tok: Tokenizer, tokPat
         progress.update(step, { loss: m.loss, acc: m.accuracy, ...(m.eval_accuracy !== undefined ? { eval_acc: m.eval_accuracy } : {}), 'tok/s': m.tokens_per_s });
       }
       const last = step === totalSteps;
-      if (last && cfg.normSamples > 0) rewardStats = policyRewardStats(sm, cfg, data, tok, log);
+      if (last && cfg.normSamples > 0) rewardStats = policyRewardStats(sm, cfg, data, template, log);
       if ((cfg.saveEvery > 0 && step % cfg.saveEvery === 0) || last) {
         lastSaved = run.saveCheckpoint({
           ...sm.checkpointParts(), optimizer: opt.state(), state: { step, tokensSeen: 0, pairsSeen, fingerprint }, trainConfig: record,
@@ -224,13 +222,13 @@ async function trainLoop(cfg: RmConfig, src: OpenedModel, tok: Tokenizer, tokPat
  * Replies of the SFT policy (the --from weights, loaded afresh: the backbone under training has moved) to
  * held-out prompts (then training prompts), one per prompt, scored by the reward model: their mean and std.
  */
-function policyRewardStats(sm: ScoreModel, cfg: RmConfig, data: PrefData, tok: Tokenizer, log: (s: string) => void): RewardStats {
+function policyRewardStats(sm: ScoreModel, cfg: RmConfig, data: PrefData, template: ChatTemplate, log: (s: string) => void): RewardStats {
   const policy = openModel(cfg.from, { tokenizer: cfg.tokenizer });
   const prompts: number[][] = [];
   const seen = new Set<string>();
   for (const p of [...data.heldout, ...data.train]) {
     if (prompts.length >= cfg.normSamples) break;
-    const ids = [...p.chosen.ids.subarray(0, p.chosen.start), tok.special.assistant];
+    const ids = [...p.prompt];
     const key = ids.join(',');
     if (seen.has(key) || ids.length >= policy.model.config.maxSeqLen) continue;
     seen.add(key);
@@ -238,8 +236,8 @@ function policyRewardStats(sm: ScoreModel, cfg: RmConfig, data: PrefData, tok: T
   }
   const rewards: number[] = [];
   for (const [i, prompt] of prompts.entries()) {
-    const g = generate(policy.model, prompt, { maxNewTokens: cfg.normMaxNewTokens, temperature: cfg.normTemperature, stopTokens: [tok.special.endofturn], seed: cfg.seed * 7919 + i });
-    const ids = [...prompt, ...g.ids, ...(g.finishReason === 'stop' ? [tok.special.endofturn] : [])].slice(0, sm.model.config.maxSeqLen);
+    const g = generate(policy.model, prompt, { maxNewTokens: cfg.normMaxNewTokens, temperature: cfg.normTemperature, stopTokens: template.stopTokens, seed: cfg.seed * 7919 + i });
+    const ids = [...prompt, ...g.ids, ...(g.stopToken !== undefined ? [g.stopToken] : [])].slice(0, sm.model.config.maxSeqLen);
     rewards.push(sm.infer(Int32Array.from(ids), 1, ids.length)[0]);
   }
   const n = rewards.length;

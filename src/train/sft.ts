@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { epochLayouts, loadChatData, RowStream, type ChatData } from '../data/chat/dataset.js';
-import { hcxTemplate, type ChatTemplate } from '../data/chat/template.js';
+import { padId, trainingTemplate } from '../data/chat/template.js';
 import { latestCheckpoint, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { parameterCount, trainFlopsPerToken } from '../model/config.js';
 import { Lora } from '../model/lora.js';
@@ -15,10 +15,11 @@ import { openForTraining, type OpenedModel } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import { native } from '../native/index.js';
 import { AdamW, backward, noGrad, tidy, F } from '../tensor/index.js';
-import type { Tokenizer } from '../tokenizer/index.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import type { TextTokenizer } from '../tokenizer/index.js';
+import { writeJsonAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { maskedTokenLoss } from './losses.js';
+import { saveRunTokenizer } from './run_tokenizer.js';
 import { changedFields, checkResumable, openRun, writeLossPlot, type Run } from './run.js';
 import type { SftConfig } from './sft_config.js';
 import { assertFinite, optimizerStep, scheduledLr } from './step.js';
@@ -36,13 +37,7 @@ export interface SftOptions {
   onStep?: (m: SftMetrics) => void;
 }
 
-export interface SftResult { runDir: string; finalCheckpoint: string; metrics: SftMetrics[]; model: Transformer; lora?: Lora; tokenizer: Tokenizer }
-
-/** The chat template a config names, for this tokenizer. */
-export function chatTemplate(name: SftConfig['template'], tok: Tokenizer): ChatTemplate {
-  if (name === 'hcx') return hcxTemplate(tok);
-  throw new Error('template "model" (the model\'s own Jinja chat template) needs a model imported with its Hugging Face tokenizer; hcx models use template "hcx"');
-}
+export interface SftResult { runDir: string; finalCheckpoint: string; metrics: SftMetrics[]; model: Transformer; lora?: Lora; tokenizer: TextTokenizer }
 
 /** sha256 of every example's ids and mask: a resumed run must see the same data in the same order. */
 function dataFingerprint(d: ChatData): string {
@@ -56,17 +51,16 @@ function dataFingerprint(d: ChatData): string {
 
 export async function sft(cfg: SftConfig, opts: SftOptions = {}): Promise<SftResult> {
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
-  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from', who: 'hcx sft' });
-  const tok = src.hcxTokenizer;
-  const tokPath = src.tokenizerPath;
+  const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from' });
+  const tok = src.tokenizer;
   const data = await loadChatData({
     sources: cfg.data.map((p) => ({ path: p, format: cfg.format, columns: cfg.columns, system: cfg.system })),
-    template: chatTemplate(cfg.template, tok), seqLen: cfg.seqLen, truncation: cfg.truncation, heldout: cfg.heldout,
+    template: trainingTemplate(tok, cfg.template), seqLen: cfg.seqLen, truncation: cfg.truncation, heldout: cfg.heldout,
     seed: cfg.seed, onBadLine: cfg.onBadLine, log,
   });
   const run = openRun(cfg.runDir, { resume: !!opts.resume });
   try {
-    const r = await trainLoop(cfg, src, tok, tokPath, data, run, opts, log);
+    const r = await trainLoop(cfg, src, tok, data, run, opts, log);
     return r;
   } finally {
     run.close();
@@ -76,7 +70,7 @@ export async function sft(cfg: SftConfig, opts: SftOptions = {}): Promise<SftRes
 /** `run(config)`: the stage's entry point under the name every stage exports. */
 export const run = sft;
 
-async function trainLoop(cfg: SftConfig, src: OpenedModel, tok: Tokenizer, tokPath: string, data: ChatData, run: Run, opts: SftOptions, log: (s: string) => void): Promise<SftResult> {
+async function trainLoop(cfg: SftConfig, src: OpenedModel, tok: TextTokenizer, data: ChatData, run: Run, opts: SftOptions, log: (s: string) => void): Promise<SftResult> {
   const model = src.model;
   model.computeDtype = cfg.computeDtype;
   const lora = cfg.lora ? new Lora(model, cfg.lora, cfg.seed) : undefined;
@@ -109,9 +103,7 @@ async function trainLoop(cfg: SftConfig, src: OpenedModel, tok: Tokenizer, tokPa
     run.truncateMetrics(step);
   }
   run.recordConfig(record);
-  // A fresh run replaces a tokenizer an earlier run left in the folder: the run's tokenizer must be the one it trains with.
-  const runTok = path.join(cfg.runDir, 'tokenizer.json');
-  if (path.resolve(tokPath) !== path.resolve(runTok) && (!ck || !existsSync(runTok))) writeFileAtomic(runTok, readFileSync(tokPath));
+  saveRunTokenizer(cfg.runDir, src, !!ck);
 
   const B = cfg.batchSize, A = cfg.gradAccum;
   const stream = new RowStream(data.train, cfg.packing, cfg.seqLen, cfg.seed);
@@ -125,7 +117,7 @@ async function trainLoop(cfg: SftConfig, src: OpenedModel, tok: Tokenizer, tokPa
   log(`data: ${data.stats.conversations} conversations (${data.train.length} train, ${data.heldout.length} held out), ${data.stats.truncatedConversations + data.stats.droppedConversations} over ${cfg.seqLen} tokens (${(truncatedShare * 100).toFixed(2)}% of tokens cut), ${data.stats.unsupervised} with nothing to train`);
   log(`rows: ${stream.rowsPerEpoch} per epoch (${cfg.packing === 'bfd' ? `packed into ${cfg.seqLen} tokens` : 'one conversation each, padded'}); ${totalSteps} steps of ${B} x ${A} rows; padding ${layouts.map((e) => `epoch ${e.epoch + 1} ${(e.padding_share * 100).toFixed(1)}%`).join(', ')}`);
 
-  const pad = tok.special.pad;
+  const pad = padId(tok);
   const peak = native.peakFlops(cfg.computeDtype, native.numThreads(), 100) * 1e9;
   const progress = new Progress('sft', totalSteps, !opts.quiet);
   const metrics: SftMetrics[] = [];

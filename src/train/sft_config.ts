@@ -23,8 +23,8 @@ export interface SftConfig extends TrainSettings {
   /** Q/A CSV: question and answer columns; and a system prompt put before each pair. */
   columns?: [string, string];
   system?: string;
-  /** 'hcx': <|system|>/<|user|>/<|assistant|>/<|endofturn|>; 'model': the model's own Jinja template. */
-  template: 'hcx' | 'model';
+  /** 'hcx': <|system|>/<|user|>/<|assistant|>/<|endofturn|>; 'model': the model's own Jinja template; 'auto': hcx's for an hcx tokenizer, else the model's. */
+  template: 'auto' | 'hcx' | 'model';
   /** Tokens per row (packed) or the longest a conversation may be (padded). */
   seqLen: number;
   /** 'bfd': conversations packed into seqLen rows (best-fit decreasing, block-diagonal attention); 'none': padded. */
@@ -64,7 +64,7 @@ export const SFT_SCHEMA: Schema = {
     },
   },
   system: { type: 'string', optional: true },
-  template: { type: 'enum', values: ['hcx', 'model'], default: 'hcx' },
+  template: { type: 'enum', values: ['auto', 'hcx', 'model'], default: 'auto' },
   seqLen: { type: 'int', min: 2, optional: true },
   packing: { type: 'enum', values: ['bfd', 'none'], default: 'bfd' },
   truncation: { type: 'enum', values: ['cut', 'drop'], default: 'cut' },

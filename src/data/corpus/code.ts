@@ -1,6 +1,6 @@
-// The code third of the built-in corpus: source files of packages installed with hcx (TypeScript's
-// lib.*.d.ts declarations, the JavaScript of small dependencies) and hcx's own sources, read at run
-// time, never copied into the repository.
+// The code third of the built-in corpus: source files of packages installed with hcx (the JavaScript of
+// small dependencies, TypeScript's lib.*.d.ts declarations) and then hcx's own sources, read at run time,
+// never copied into the repository.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,14 +29,18 @@ function list(dir: string, re: RegExp, out: string[], depth = 0): void {
   }
 }
 
-/** Candidate code files in a fixed order: hcx's own sources, then installed packages. */
+/**
+ * Candidate code files in a fixed order: installed packages first (their versions are pinned by the lockfile,
+ * so the demo's corpus, tokenizer and model stay the same from one hcx commit to the next), then hcx's own
+ * sources (used only when a larger code share asks for more).
+ */
 export function codeFiles(): string[] {
   const root = packageRoot();
   const files: string[] = [];
-  list(path.join(root, 'src'), /\.(ts|cc|h)$/, files);
   const nm = path.join(root, 'node_modules');
-  list(path.join(nm, 'typescript', 'lib'), /^lib\..*\.d\.ts$/, files);
   for (const pkg of ['unbzip2-stream', 'through', 'buffer', 'base64-js', 'ieee754', 'semver', 'minimatch', 'glob', 'which', 'node-gyp', 'tar']) list(path.join(nm, pkg), /\.(js|mjs|cjs|ts)$/, files);
+  list(path.join(nm, 'typescript', 'lib'), /^lib\..*\.d\.ts$/, files);
+  list(path.join(root, 'src'), /\.(ts|cc|h)$/, files);
   return files.filter((f) => !/\.min\.js$/.test(f));
 }
 

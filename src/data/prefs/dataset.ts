@@ -16,7 +16,11 @@ export interface TokenizedSide {
   start: number;
 }
 
-export interface TokenizedPair { chosen: TokenizedSide; rejected: TokenizedSide; margin?: number; file: string; line: number }
+export interface TokenizedPair {
+  chosen: TokenizedSide; rejected: TokenizedSide; margin?: number; file: string; line: number;
+  /** The prompt with the template's generation header: what a policy answers (the RM's reward statistics). */
+  prompt: Int32Array;
+}
 
 export interface PrefDataStats { pairs: number; badRecords: number; droppedLong: number; identical: number; tokens: number }
 export interface PrefData { train: TokenizedPair[]; heldout: TokenizedPair[]; stats: PrefDataStats; bad: BadInput[] }
@@ -58,7 +62,7 @@ export async function loadPreferenceData(o: PrefDataOptions): Promise<PrefData> 
       if (chosen.ids.length > o.seqLen || rejected.ids.length > o.seqLen) { stats.droppedLong++; continue; }
       if (chosen.ids.length === rejected.ids.length && chosen.ids.every((t, i) => t === rejected.ids[i])) { stats.identical++; onBad({ file, line: p.line, reason: 'chosen and rejected render to the same tokens' }); continue; }
       stats.tokens += chosen.ids.length + rejected.ids.length;
-      all.push({ chosen, rejected, ...(p.margin !== undefined ? { margin: p.margin } : {}), file, line: p.line });
+      all.push({ chosen, rejected, ...(p.margin !== undefined ? { margin: p.margin } : {}), file, line: p.line, prompt: Int32Array.from(o.template.prompt(p.prompt)) });
     }
   }
   stats.badRecords = bad.length;
