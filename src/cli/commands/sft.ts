@@ -12,7 +12,7 @@ export const command = defineCommand({
   },
   positionals: { name: 'FILE', description: 'more data files', usage: '[FILE ...]' },
   notes: 'config fields: from, data, runDir, tokenizer, format (auto|messages|sharegpt|alpaca|qa-csv), columns, system,\n' +
-    'template (hcx|model), seqLen, packing (bfd|none), truncation (cut|drop), epochs, steps, heldout, onBadLine (skip|fatal),\n' +
+    'template (auto|hcx|model; auto: the model\'s own for an imported model), seqLen, packing (bfd|none), truncation (cut|drop), epochs, steps, heldout, onBadLine (skip|fatal),\n' +
     'lora { rank, alpha, dropout, targets }, and the shared training settings batchSize, gradAccum, lr, minLr, warmupSteps,\n' +
     'weightDecay, beta1, beta2, clip, computeDtype (f32|bf16), evalEvery, evalBatches, saveEvery, keepCheckpoints, seed,\n' +
     'logEvery; those not given are inherited from the source checkpoint\'s training config (printed), else defaulted.',
