@@ -53,9 +53,11 @@ export async function sft(cfg: SftConfig, opts: SftOptions = {}): Promise<SftRes
   const log = (s: string) => { if (!opts.quiet) process.stderr.write(s + '\n'); };
   const src = openForTraining(cfg.from, { tokenizer: cfg.tokenizer, flag: '--from' });
   const tok = src.tokenizer;
+  const template = trainingTemplate(tok, cfg.template);
+  log(`template: ${template.name === 'hcx' ? "hcx's <|role|>...<|endofturn|>" : `the model's own (${src.tokenizerPath})`}; turns end at ${template.stopTokens.map((t) => tok.idToToken(t) ?? t).join(', ')}`);
   const data = await loadChatData({
     sources: cfg.data.map((p) => ({ path: p, format: cfg.format, columns: cfg.columns, system: cfg.system })),
-    template: trainingTemplate(tok, cfg.template), seqLen: cfg.seqLen, truncation: cfg.truncation, heldout: cfg.heldout,
+    template, seqLen: cfg.seqLen, truncation: cfg.truncation, heldout: cfg.heldout,
     seed: cfg.seed, onBadLine: cfg.onBadLine, log,
   });
   const run = openRun(cfg.runDir, { resume: !!opts.resume });

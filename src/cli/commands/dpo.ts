@@ -3,7 +3,7 @@ import { defineCommand } from '../args.js';
 export const command = defineCommand({
   summary: 'direct preference optimisation: the SFT model trained on preference pairs with the sigmoid DPO loss (--resume)',
   options: {
-    from: { type: 'string', placeholder: 'SFT_MODEL', description: 'the SFT model: an hcx run or checkpoint folder (also the reference unless "ref" is set)' },
+    from: { type: 'string', placeholder: 'SFT_MODEL', description: 'the SFT model: an hcx run or checkpoint, a Hugging Face model folder or a .gguf file (also the reference unless "ref" is set)' },
     data: { type: 'strings', placeholder: 'PAIRS', description: 'preference pairs (chosen/rejected, HH-RLHF or messages-style JSONL, .gz too); repeat or list more files after it' },
     out: { type: 'string', placeholder: 'RUNDIR', description: 'the run folder (checkpoints, reference/ log-probs, metrics.jsonl, heldout.json, loss.svg, rewards.svg)' },
     config: { type: 'string', placeholder: 'FILE', description: 'settings (JSON, or YAML as .yaml/.yml); the flags above override it' },

@@ -3,7 +3,7 @@ import { defineCommand } from '../args.js';
 export const command = defineCommand({
   summary: 'GRPO with a verifiable reward: an eval task\'s own answer filter and metric (e.g. gsm8k exact match)',
   options: {
-    from: { type: 'string', placeholder: 'MODEL', description: 'the model to train: an hcx run or checkpoint folder' },
+    from: { type: 'string', placeholder: 'MODEL', description: 'the model to train: an hcx run or checkpoint, a Hugging Face model folder or a .gguf file' },
     prompts: { type: 'strings', placeholder: 'FILE', description: 'chat records whose final assistant turn is the reference answer' },
     reward: { type: 'string', placeholder: 'TASK', description: 'the eval task (tasks/*.json) whose filter and metric score each sample' },
     out: { type: 'string', placeholder: 'RUNDIR', description: 'the run folder' },

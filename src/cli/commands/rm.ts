@@ -3,7 +3,7 @@ import { defineCommand } from '../args.js';
 export const command = defineCommand({
   summary: 'train a reward model: the SFT model plus a score head, Bradley-Terry loss on preference pairs (--resume)',
   options: {
-    from: { type: 'string', placeholder: 'SFT_MODEL', description: 'the SFT model: an hcx run or checkpoint folder' },
+    from: { type: 'string', placeholder: 'SFT_MODEL', description: 'the SFT model: an hcx run or checkpoint, a Hugging Face model folder or a .gguf file' },
     data: { type: 'strings', placeholder: 'PAIRS', description: 'preference pairs (chosen/rejected, HH-RLHF or messages-style JSONL, .gz too); repeat or list more files after it' },
     out: { type: 'string', placeholder: 'RUNDIR', description: 'the run folder (checkpoints, metrics.jsonl, heldout.json, loss.svg)' },
     config: { type: 'string', placeholder: 'FILE', description: 'settings (JSON, or YAML as .yaml/.yml); the flags above override it' },

@@ -3,7 +3,7 @@ import { defineCommand } from '../args.js';
 export const command = defineCommand({
   summary: 'supervised fine-tuning on chat data (assistant-only loss, packed rows, LoRA, --resume)',
   options: {
-    from: { type: 'string', placeholder: 'MODEL', description: 'the model to fine-tune: an hcx run or checkpoint folder' },
+    from: { type: 'string', placeholder: 'MODEL', description: 'the model to fine-tune: an hcx run or checkpoint, a Hugging Face model folder or a .gguf file' },
     data: { type: 'strings', placeholder: 'FILE', description: 'chat data (messages/ShareGPT/Alpaca JSONL, Q/A CSV); repeat the flag or list more files after it' },
     out: { type: 'string', placeholder: 'RUNDIR', description: 'the run folder (checkpoints, metrics.jsonl, loss.svg)' },
     config: { type: 'string', placeholder: 'FILE', description: 'settings (JSON, or YAML as .yaml/.yml); the flags above override it' },
