@@ -5,6 +5,7 @@
 // `prompts: builtin` (ppo) write hcx's own Korean data into the stage folder. Configs are checked when
 // the plan is read, with placeholders for what the pipeline fills in.
 import path from 'node:path';
+import { runTokenizerPath } from '../train/run_tokenizer.js';
 import type { Json } from './store.js';
 import type { StageContext, StageKind, StageOutput } from './stages.js';
 
@@ -78,7 +79,7 @@ export const rmStage: StageKind = {
       accuracy: r.heldout.accuracy, margin: r.heldout.margin, steps: last?.step ?? 0, heldout_pairs: r.heldout.pairs, loss: last?.loss ?? null,
       ...(r.rewardStats ? { reward_mean: r.rewardStats.mean, reward_std: r.rewardStats.std } : {}),
     };
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') }, summary };
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: runTokenizerPath(r.runDir) }, summary };
   },
 };
 
@@ -116,7 +117,10 @@ export const ppoStage: StageKind = {
     if (!reward) throw new Error(`${ctx.where}: stage ${ctx.name} needs "reward" or an upstream rm stage in "after"`);
     const tok = upstreamTokenizer(ctx);
     const { promptCount: _n, ...rest } = ctx.config;
-    const r = await run({ ...rest, prompts: await ppoPrompts(ctx.config, ctx.dir), policy, reward, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}), ...(ctx.resume ? { resume: true } : {}) }, {
+    // With the ppo suite on its checkpoints, the run-level early stop reads the eval workers' results
+    // (asynchronous: the trainer never stops to score held-out prompts itself) unless the plan says inline.
+    const heldoutEval = rest.heldoutEval ?? (ctx.suites.includes('ppo') ? 'pipeline' : 'inline');
+    const r = await run({ ...rest, heldoutEval, prompts: await ppoPrompts(ctx.config, ctx.dir), policy, reward, runDir: ctx.dir, ...(tok ? { tokenizer: tok } : {}), ...(ctx.resume ? { resume: true } : {}) }, {
       quiet: false,
       onIteration: (m) => {
         ctx.alive();
@@ -130,7 +134,7 @@ export const ppoStage: StageKind = {
       heldout_reward: r.best?.reward ?? null, best_iteration: r.best?.iteration ?? null, iterations: r.metrics.length, eos_fraction: last?.eos_fraction ?? null,
       ...(r.stopReason ? { stop: r.stopReason } : {}),
     };
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') }, summary };
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: runTokenizerPath(r.runDir) }, summary };
   },
 };
 
@@ -166,6 +170,6 @@ export const dpoStage: StageKind = {
     ctx.log(`dpo: held-out accuracy ${r.heldout.accuracy.toFixed(3)} margin ${r.heldout.margin.toFixed(3)} on ${r.heldout.pairs} pairs`);
     const last = r.metrics[r.metrics.length - 1];
     const summary: Record<string, Json> = { accuracy: r.heldout.accuracy, margin: r.heldout.margin, steps: last?.step ?? 0, heldout_pairs: r.heldout.pairs, loss: last?.loss ?? null };
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') }, summary };
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: runTokenizerPath(r.runDir) }, summary };
   },
 };

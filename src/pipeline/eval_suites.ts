@@ -5,6 +5,7 @@
 // the worker's lease heartbeats keep going.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { runTokenizerPath } from '../train/run_tokenizer.js';
 import type { Json } from './store.js';
 import { pairs, ppo } from './align_suites.js';
 
@@ -33,7 +34,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 async function open(ckDir: string, ctx: SuiteContext) {
   const { openModel } = await import('../model/load.js');
   // The watched run's tokenizer first (the checkpoint may sit elsewhere), else the loader's rule.
-  const runTok = path.join(ctx.runDir, 'tokenizer.json');
+  const runTok = runTokenizerPath(ctx.runDir);
   const o = openModel(ckDir, { tokenizer: existsSync(runTok) ? runTok : undefined });
   return { model: o.model, tok: o.tokenizer };
 }

@@ -104,7 +104,7 @@ export class Orchestrator {
       const payload: StagePayload = {
         name: s.name, kind: s.kind, key: st.key, config: substitute(s.config, outputs, s.where) as Record<string, unknown>,
         dir: st.dir, cwd: this.plan.baseDir, where: s.where, pipelineDir: this.plan.dir,
-        inputs: Object.fromEntries(deps.map((d) => [d.name, { kind: d.kind, output: d.output! }])),
+        inputs: Object.fromEntries(deps.map((d) => [d.name, { kind: d.kind, output: d.output! }])), suites: s.eval,
       };
       if (await this.store.enqueue({ id: st.jobId, queue: TRAIN_QUEUE, kind: 'stage', payload: payload as unknown as Json, maxAttempts: s.maxAttempts, retryDelayMs: 500 })) {
         this.log(`stage ${s.name}: queued (key ${st.key})`);

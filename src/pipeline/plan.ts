@@ -159,6 +159,9 @@ export async function parsePlan(text: string, file: string): Promise<Plan> {
     if (!Number.isInteger(retries) || (retries as number) < 0) fail([...p, 'retries'], 'must be an integer >= 0');
     const where = at([...p, 'config']);
     await STAGES[kind as string].check(config as Record<string, unknown>, where);
+    if (kind === 'ppo' && (config as Record<string, unknown>).heldoutEval === 'pipeline' && !(ev as string[]).includes('ppo')) {
+      fail([...p, 'config', 'heldoutEval'], 'is "pipeline" but the stage does not run the ppo suite (add it to its eval list: its results are what the early stop reads)');
+    }
     stages.push({ name: sname, kind: kind as string, after, config: config as Record<string, unknown>, eval: ev as string[], gate, maxAttempts: (retries as number) + 1, where });
   }
   return { file: path.resolve(file), name: name as string, dir, store, baseDir, stages: topoSort(stages, file) };

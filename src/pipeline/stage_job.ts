@@ -16,6 +16,8 @@ export interface StagePayload {
   config: Record<string, unknown>;
   dir: string; cwd: string; where: string; pipelineDir: string;
   inputs: Record<string, { kind: string; output: StageOutput }>;
+  /** The evaluation suites the plan runs on this stage's checkpoints. */
+  suites?: string[];
 }
 
 const STAGE_PROCESS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stage_process.js');

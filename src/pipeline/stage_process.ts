@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     resume = resume && latestCheckpoint(job.dir) !== null;
   }
   log(`stage ${job.name} (${job.kind}) ${resume ? 'resuming' : 'starting'} in ${job.dir}`);
-  const output = await kind.run({ name: job.name, kind: job.kind, config: job.config, dir: job.dir, inputs: job.inputs, resume, where: job.where, log, alive });
+  const output = await kind.run({ name: job.name, kind: job.kind, config: job.config, dir: job.dir, inputs: job.inputs, suites: job.suites ?? [], resume, where: job.where, log, alive });
   if (kind.checkpoints) recoverCheckpointEvents(job.dir);
   trace('stage.done', job.name);
   writeJsonAtomic(stateFile, { key: job.key, name: job.name, kind: job.kind, done: true, output } satisfies StageState);

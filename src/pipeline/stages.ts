@@ -5,6 +5,7 @@
 // metrics }`; a new one starts as one `trainingStage(...)` line.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { runTokenizerPath } from '../train/run_tokenizer.js';
 import type { Json } from './store.js';
 import { dpoStage, ppoStage, rmStage } from './align_stages.js';
 
@@ -29,6 +30,8 @@ export interface StageContext {
   dir: string;
   /** Finished upstream stages by name. */
   inputs: Record<string, { kind: string; output: StageOutput }>;
+  /** The evaluation suites the plan runs on this stage's checkpoints (eval workers, asynchronously). */
+  suites: string[];
   /** Continue a killed attempt of the same stage key (training stages resume from their last checkpoint). */
   resume: boolean;
   /** For error messages: "plan.yaml: stages.NAME.config". */
@@ -213,7 +216,7 @@ const sftStage: StageKind = {
       if (m.step % cfg.logEvery === 0 || m.eval_loss !== undefined) ctx.log(JSON.stringify({ step: m.step, loss: m.loss, eval_loss: m.eval_loss, tokens_per_s: m.tokens_per_s }));
     } });
     const first = r.metrics[0], last = r.metrics[r.metrics.length - 1];
-    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: path.join(r.runDir, 'tokenizer.json') },
+    return { dir: r.runDir, checkpoint: r.finalCheckpoint, files: { tokenizer: runTokenizerPath(r.runDir) },
       summary: { steps: last?.step ?? 0, first_loss: first?.loss ?? null, loss: last?.loss ?? null, eval_loss: last?.eval_loss ?? null } };
   },
 };

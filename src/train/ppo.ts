@@ -21,8 +21,8 @@ import { saveRunTokenizer } from './run_tokenizer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg } from './plot.js';
 import { parsePpoConfig, type PpoConfig } from './ppo_config.js';
-import { heldoutEval, RunStopper, type HeldoutResult, type StopperState } from './ppo_eval.js';
-import { latestCheckpoint, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
+import { heldoutEval, PipelineHeldout, RunStopper, type HeldoutResult, type StopperState } from './ppo_eval.js';
+import { latestCheckpoint, listCheckpoints, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.js';
 import { gae, policyLoss, repeatedNgramMask, repeatedNgramShare, tokenKl, tokenRewards, unlikelihoodLoss, valueLoss, whiten } from './ppo_losses.js';
 import { loadPrompts, stratifiedSplit, type PromptItem } from './prompts.js';
@@ -46,6 +46,8 @@ export interface PpoMetrics {
   /** Mean ratio and clip fraction of the first minibatch of the first epoch (1 and 0 exactly: same forward as the scoring pass). */
   first_ratio: number; first_clipfrac: number;
   heldout_reward?: number; heldout_len?: number; heldout_eos?: number; heldout_rep4?: number;
+  /** heldoutEval pipeline: the iteration whose checkpoint the held-out fields above scored (they arrive later). */
+  heldout_iteration?: number;
   stop?: string;
 }
 
@@ -113,6 +115,8 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
   const engine = rolloutEngine(policy, { maxRunning: cfg.maxRunning, maxTokensPerStep: cfg.maxTokensPerStep });
   const opt = new AdamW([...policy.parameters(), ...value.parameters()], { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const stopper = new RunStopper(cfg.patience, cfg.maxLengthGrowth);
+  const pipe = cfg.heldoutEval === 'pipeline' ? new PipelineHeldout() : null;
+  const evaluations: (HeldoutResult & { iteration: number; checkpoint: string })[] = [];
   const metrics: PpoMetrics[] = [];
   const record = { ...cfg, model: policy.config };
   let norm = cfg.rewardNorm ?? storedRewardStats(path.resolve(cfg.reward)) ?? null;
@@ -123,24 +127,44 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
   let optStep = 0, stopReason: string | null = null, lastSaved = '';
   // A checkpoint holds what --resume needs: the policy, the value network, the optimizer, the schedule
   // position, the normalisation, the early stop's state before this evaluation, and the iteration's metrics row.
-  const evaluate = async (iteration: number, row?: PpoMetrics): Promise<HeldoutResult | null> => {
-    if (!c.held.length || cfg.evalEvery === 0) return null;
+  const save = (iteration: number, r: HeldoutResult | null, row?: PpoMetrics): void => {
+    const resume: ResumeState = { optStep, norm, stopper: stopper.snapshot(), ...(pipe ? { heldoutTaken: pipe.lastTaken } : {}), ...(row ? { row } : {}) };
+    lastSaved = run.saveCheckpoint({
+      model: policy, optimizer: opt.state(), state: { step: iteration, tokensSeen: 0, ...(r ? { heldout: r } : {}), ppo: resume }, trainConfig: record,
+      extraFiles: { [VALUE_FILE]: encodeSafetensors(value.checkpointParts().weights!) },
+    }, 0);
+  };
+  const judge = (iteration: number, r: HeldoutResult, checkpoint: string, how: string, row?: PpoMetrics): void => {
+    if (row) Object.assign(row, { heldout_iteration: iteration, heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
+    evaluations.push({ iteration, checkpoint, ...r });
+    stopReason = stopper.record(iteration, r, checkpoint);
+    log(`ppo eval @${iteration}${how}: held-out reward ${r.reward.toFixed(4)}, length ${r.length.toFixed(1)}, turn-end ${(r.eosFraction * 100).toFixed(0)}%, rep4 ${r.rep4.toFixed(3)}`);
+  };
+  // pipeline: the results the eval workers have attached so far, oldest first, until one calls a stop.
+  const takeArrived = (at: number, row?: PpoMetrics): void => {
+    if (!pipe) return;
+    for (const a of pipe.take()) {
+      judge(a.iteration, a.result, a.checkpoint, ` (pipeline eval worker, read after iteration ${at})`, row);
+      if (stopReason) break;
+    }
+  };
+  const evaluate = async (iteration: number, row?: PpoMetrics): Promise<void> => {
+    if (!c.held.length || cfg.evalEvery === 0) return;
+    if (pipe) {
+      save(iteration, null, row); // the checkpoint-saved event queues the ppo suite on it; training goes on
+      pipe.expect(iteration, lastSaved);
+      return;
+    }
     const r = await heldoutEval(engine, rm, c.held.map((p) => p.ids), { maxTokens: cfg.maxNewTokens, stopTokens, rowLen: c.rowLen, batchRows, pad, normalise, missingEosPenalty: cfg.missingEosPenalty });
     engine.blocks.resetPrefixCache(); // a resumed run starts with an empty cache: so does the next iteration here
     if (row) Object.assign(row, { heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
-    const resume: ResumeState = { optStep, norm, stopper: stopper.snapshot(), ...(row ? { row } : {}) };
-    lastSaved = run.saveCheckpoint({
-      model: policy, optimizer: opt.state(), state: { step: iteration, tokensSeen: 0, heldout: r, ppo: resume }, trainConfig: record,
-      extraFiles: { [VALUE_FILE]: encodeSafetensors(value.checkpointParts().weights!) },
-    }, 0);
-    stopReason = stopper.record(iteration, r, lastSaved);
-    log(`ppo eval @${iteration}: held-out reward ${r.reward.toFixed(4)}, length ${r.length.toFixed(1)}, turn-end ${(r.eosFraction * 100).toFixed(0)}%, rep4 ${r.rep4.toFixed(3)}`);
-    return r;
+    save(iteration, r, row);
+    judge(iteration, r, lastSaved, '');
   };
   const order = shuffled(c.train.length, cfg.seed);
   let cursor = 0, start = 1;
   if (cfg.resume) {
-    const r = resumeFrom(cfg, c, opt, stopper);
+    const r = resumeFrom(cfg, c, opt, stopper, pipe);
     ({ optStep, norm, stopReason, lastSaved } = r);
     start = r.iteration + 1;
     cursor = r.iteration * cfg.promptsPerIteration;
@@ -172,7 +196,7 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
       const std = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, raw.length - 1)) || 1;
       norm = { mean, std };
       log(`ppo: the reward model records no normalisation; using its scores on the SFT policy's first ${raw.length} samples: mean ${mean.toFixed(4)}, std ${std.toFixed(4)}`);
-      await evaluate(0);
+      await evaluate(0); // still the SFT policy: nothing has been updated yet
       if (stopReason) break;
     }
     // 3. rewards, GAE, whitening
@@ -203,6 +227,7 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
       ...(cfg.temperature === 1 ? { logprob_drift: drift(samples, logp) } : {}),
     };
     if (cfg.evalEvery > 0 && (it % cfg.evalEvery === 0 || it === cfg.iterations)) await evaluate(it, m);
+    takeArrived(it, m);
     if (stopReason) {
       m.stop = stopReason;
       log(`ppo: stopping early at iteration ${it}: ${stopReason}; keeping the best checkpoint ${stopper.best?.checkpoint} (iteration ${stopper.best?.iteration})`);
@@ -215,29 +240,39 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
         `clipfrac ${m.clipfrac.toFixed(3)} approx_kl ${m.approx_kl.toFixed(4)} vf ${m.value_loss.toFixed(4)} epochs ${m.epochs_run} | rollout ${m.rollout_s.toFixed(2)}s score ${m.score_s.toFixed(2)}s train ${m.train_s.toFixed(2)}s`);
     }
   }
-  if (!lastSaved || (stopper.best === null)) lastSaved = run.saveCheckpoint({ model: policy, state: { step: metrics.length, tokensSeen: 0 }, trainConfig: record }, 0);
+  if (pipe && pipe.waiting && !stopReason) await awaitResults(pipe, cfg.heldoutWaitS, log, () => { takeArrived(metrics.length); return stopReason !== null; });
+  if (!lastSaved) lastSaved = run.saveCheckpoint({ model: policy, state: { step: metrics.length, tokensSeen: 0 }, trainConfig: record }, 0);
   const finalCheckpoint = stopper.best?.checkpoint ?? lastSaved;
-  writeFileAtomic(path.join(run.dir, 'result.json'), JSON.stringify({ finalCheckpoint, best: stopper.best, stopReason, iterations: metrics.length }, null, 2) + '\n');
+  if (stopReason && !metrics.some((m) => m.stop)) log(`ppo: ${stopReason}; keeping the best checkpoint ${stopper.best?.checkpoint} (iteration ${stopper.best?.iteration})`);
+  writeFileAtomic(path.join(run.dir, 'result.json'), JSON.stringify({ finalCheckpoint, best: stopper.best, stopReason, iterations: metrics.length, heldoutEval: cfg.heldoutEval, evaluations }, null, 2) + '\n');
   writePlots(run.dir, metrics);
   return { runDir: run.dir, finalCheckpoint, metrics, stopReason, best: stopper.best ? { iteration: stopper.best.iteration, reward: stopper.best.reward } : null };
 }
 
 const VALUE_FILE = 'value.safetensors';
 
-interface ResumeState { optStep: number; norm: { mean: number; std: number } | null; stopper: StopperState; row?: PpoMetrics }
+interface ResumeState { optStep: number; norm: { mean: number; std: number } | null; stopper: StopperState; heldoutTaken?: number; row?: PpoMetrics }
+
+/** pipeline: waits (polling once a second) for the eval workers' results still out, or until one stops the run. */
+async function awaitResults(pipe: PipelineHeldout, seconds: number, log: (s: string) => void, poll: () => boolean): Promise<void> {
+  log(`ppo: waiting up to ${seconds}s for ${pipe.waiting} held-out result(s) from the pipeline's eval workers`);
+  const deadline = Date.now() + seconds * 1000;
+  while (pipe.waiting && !poll() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+  if (pipe.waiting && !poll()) log(`ppo: ${pipe.waiting} held-out result(s) did not arrive within ${seconds}s; the best checkpoint is chosen among those that did`);
+}
 
 /**
  * --resume: the run folder's latest checkpoint back into the policy, value network, optimizer and early
  * stop; the metrics file cut back to its iteration (its own row restored if a kill came before it was
  * written). Iterations are seeded by their number, so the run goes on as if never stopped.
  */
-function resumeFrom(cfg: PpoConfig, c: Ctx, opt: AdamW, stopper: RunStopper) {
+function resumeFrom(cfg: PpoConfig, c: Ctx, opt: AdamW, stopper: RunStopper, pipe: PipelineHeldout | null) {
   const ck = latestCheckpoint(cfg.runDir);
   if (!ck) throw new Error(`--resume: ${cfg.runDir} has no checkpoint to resume from`);
   const saved = loadCheckpoint(ck);
   const st = (saved.state as { ppo?: ResumeState }).ppo;
   const heldout = (saved.state as { heldout?: HeldoutResult }).heldout;
-  if (!st || !heldout || !saved.optimizer) throw new Error(`--resume: ${ck} holds no PPO resume state (saved by an older hcx); start the run afresh`);
+  if (!st || (!heldout && !pipe) || !saved.optimizer) throw new Error(`--resume: ${ck} holds no PPO resume state (saved by an older hcx); start the run afresh`);
   for (const [name, t] of c.policy.params) t.data.set(saved.model.param(name).data);
   const v = decodeSafetensors(readCheckpointFile(ck, VALUE_FILE), path.join(ck, VALUE_FILE)).tensors;
   for (const [name, t] of [...c.value.model.params, ...c.value.headTensors()]) {
@@ -248,7 +283,13 @@ function resumeFrom(cfg: PpoConfig, c: Ctx, opt: AdamW, stopper: RunStopper) {
   opt.loadState(saved.optimizer);
   stopper.restore(st.stopper);
   const iteration = saved.state.step;
-  const stopReason = stopper.record(iteration, heldout, ck);
+  let stopReason: string | null = null;
+  if (!pipe) stopReason = stopper.record(iteration, heldout!, ck);
+  else {
+    // The results taken before this checkpoint are in the stopper's state; the later ones are taken again.
+    pipe.lastTaken = st.heldoutTaken ?? -1;
+    for (const k of listCheckpoints(cfg.runDir)) if (k.step > pipe.lastTaken && k.step <= iteration) pipe.expect(k.step, k.dir);
+  }
   c.run.truncateMetrics(iteration);
   const rows = c.run.readMetrics<PpoMetrics>();
   if (st.row && !rows.some((r) => r.iteration === iteration)) { c.run.appendMetrics(st.row); rows.push(st.row); }
@@ -355,7 +396,7 @@ export function writePlots(dir: string, rows: PpoMetrics[]): void {
     const series = key === 'rollout_s'
       ? (['rollout_s', 'score_s', 'train_s'] as const).map((k) => ({ name: k, points: rows.map((r) => [r.iteration, r[k]] as [number, number]) }))
       : [{ name: key, points: rows.map((r) => [r.iteration, r[key as keyof PpoMetrics] as number] as [number, number]) },
-        ...(key === 'reward' ? [{ name: 'held-out', points: rows.filter((r) => r.heldout_reward !== undefined).map((r) => [r.iteration, r.heldout_reward!] as [number, number]) }] : [])];
+        ...(key === 'reward' ? [{ name: 'held-out', points: rows.filter((r) => r.heldout_reward !== undefined).map((r) => [r.heldout_iteration ?? r.iteration, r.heldout_reward!] as [number, number]) }] : [])];
     writeFileAtomic(path.join(dir, 'plots', `${key === 'rollout_s' ? 'seconds' : key}.svg`), lineChartSvg(`hcx PPO: ${key === 'rollout_s' ? 'rollout / score / train seconds' : key}`, 'iteration', label, series));
   }
 }

@@ -65,6 +65,14 @@ export interface PpoConfig extends PpoTrainSettings, RolloutSettings {
   patience: number;
   /** ... or when mean held-out response length exceeds (1 + maxLengthGrowth/100) x the SFT model's. */
   maxLengthGrowth: number;
+  /**
+   * Who scores the held-out prompts at each evaluation: `inline` (the trainer, between iterations) or
+   * `pipeline` (the trainer only saves the checkpoint and trains on; the pipeline's eval workers run the `ppo`
+   * suite on it and the run-level early stop reads their results as they arrive).
+   */
+  heldoutEval: 'inline' | 'pipeline';
+  /** pipeline: after the last iteration, how long to wait for the results still out (seconds). */
+  heldoutWaitS: number;
   resume?: boolean;
 }
 
@@ -121,6 +129,8 @@ export const PPO_SCHEMA: Schema = {
   maxRatio: { type: 'number', check: (v) => v > 1, what: 'a number > 1', default: 10 },
   patience: { type: 'int', min: 1, default: 3 },
   maxLengthGrowth: { ...positive, default: 50 },
+  heldoutEval: { type: 'enum', values: ['inline', 'pipeline'], default: 'inline' },
+  heldoutWaitS: { type: 'number', check: (v) => v >= 0, what: '>= 0 seconds', default: 900 },
   resume: { type: 'bool', optional: true },
   ...ROLLOUT_FIELDS,
   ...pickedTrainFields(PPO_TRAIN_DEFAULTS),

@@ -8,6 +8,7 @@ import type { ScoreModel } from '../model/score_head.js';
 import { packInBatches, sequenceScores } from './rollout_batch.js';
 import { rollout } from './rollout.js';
 import { repeatedNgramShare } from './ppo_losses.js';
+import { readResult } from '../pipeline/results.js';
 
 export interface HeldoutResult { reward: number; length: number; eosFraction: number; rep4: number }
 
@@ -53,17 +54,53 @@ export class RunStopper {
   /** Records an evaluation (the first is the SFT model's); returns why to stop, or null. */
   record(iteration: number, r: HeldoutResult, checkpoint: string): string | null {
     if (this.baseLength === null) this.baseLength = r.length;
+    const limit = this.baseLength * (1 + this.maxLengthGrowth / 100);
+    // A checkpoint whose replies grew past the limit is what the stop guards against: never the best.
+    if (iteration > 0 && r.length > limit) {
+      return `mean held-out response length ${r.length.toFixed(1)} tokens exceeds ${(100 + this.maxLengthGrowth).toFixed(0)}% of the SFT model's ${this.baseLength.toFixed(1)} (limit ${limit.toFixed(1)})`;
+    }
     if (!this.best || r.reward > this.best.reward) {
       this.best = { iteration, reward: r.reward, checkpoint };
       this.sinceBest = 0;
     } else this.sinceBest++;
-    const limit = this.baseLength * (1 + this.maxLengthGrowth / 100);
-    if (iteration > 0 && r.length > limit) {
-      return `mean held-out response length ${r.length.toFixed(1)} tokens exceeds ${(100 + this.maxLengthGrowth).toFixed(0)}% of the SFT model's ${this.baseLength.toFixed(1)} (limit ${limit.toFixed(1)})`;
-    }
     if (this.sinceBest >= this.patience) {
       return `held-out reward has not improved for ${this.sinceBest} evaluations (best ${this.best.reward.toFixed(4)} at iteration ${this.best.iteration}, now ${r.reward.toFixed(4)})`;
     }
     return null;
+  }
+}
+
+/**
+ * heldoutEval "pipeline": the held-out scores come from the pipeline's eval workers, which run the `ppo`
+ * suite (src/pipeline/align_suites.ts) on each checkpoint the run saves and attach the result to it
+ * (CHECKPOINT/eval/ppo.json). The trainer does not wait for them: after each iteration it takes the results
+ * that have arrived, oldest checkpoint first, and stops at the first one still out so the early stop sees
+ * its evaluations in order, as inline.
+ */
+export class PipelineHeldout {
+  private pending: { iteration: number; checkpoint: string }[] = [];
+  /** The iteration of the last result taken (-1: none yet); a checkpoint stores it for --resume. */
+  lastTaken = -1;
+
+  expect(iteration: number, checkpoint: string): void {
+    this.pending.push({ iteration, checkpoint });
+  }
+
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  take(): { iteration: number; checkpoint: string; result: HeldoutResult }[] {
+    const out: { iteration: number; checkpoint: string; result: HeldoutResult }[] = [];
+    while (this.pending.length) {
+      const p = this.pending[0];
+      const r = readResult(p.checkpoint, 'ppo');
+      if (!r) break;
+      const m = r.metrics;
+      out.push({ ...p, result: { reward: m.reward, length: m.response_len, eosFraction: m.eos_fraction, rep4: m.rep4 } });
+      this.lastTaken = p.iteration;
+      this.pending.shift();
+    }
+    return out;
   }
 }

@@ -44,6 +44,7 @@ test('plan errors name the file, line and field', async () => {
   await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, promptCount: 0 }\n', /stages\.ppo\.config: field "promptCount" must be an integer >= 1/);
   await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, resume: true }\n', /stages\.ppo\.config: unknown field "resume"/);
   await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, clipRange: 2 }\n', /stages\.ppo\.config: field "clipRange"/);
+  await bad(base + '  ppo:\n    after: pretrain\n    config: { prompts: builtin, heldoutEval: pipeline }\n', /stages\.ppo\.config\.heldoutEval: is "pipeline" but the stage does not run the ppo suite/);
   await bad(base + '  dpo:\n    after: pretrain\n', /stages\.dpo\.config: field "data" \(preference pair files, or "builtin"\) is required/);
   await bad(base + '  dpo:\n    after: pretrain\n    config: { data: builtin, klCoeff: 0.1 }\n', /stages\.dpo\.config: unknown field "klCoeff"/);
 });

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadModel } from '../../src/model/checkpoint.js';
+import { listCheckpoints, loadModel } from '../../src/model/checkpoint.js';
+import { readResult, writeResult } from '../../src/pipeline/results.js';
+import { ppo as ppoSuite } from '../../src/pipeline/align_suites.js';
 import { backward, fromData, noGrad, tidy } from '../../src/tensor/index.js';
 import { Tokenizer } from '../../src/tokenizer/index.js';
 import { hcxTemplate } from '../../src/data/chat/template.js';
@@ -87,6 +89,7 @@ test('run-level early stop: patience on held-out reward, and response length bey
   l.record(0, r(0, 10), 'c0');
   assert.equal(l.record(1, r(1, 15), 'c1'), null);
   assert.match(l.record(2, r(2, 15.5), 'c2')!, /length 15.5 tokens exceeds 150% of the SFT model's 10.0/);
+  assert.equal(l.best?.checkpoint, 'c1', 'the over-long checkpoint is never kept as the best, whatever its reward');
 });
 
 test('held-out prompts are stratified by length and format', () => {
@@ -119,6 +122,13 @@ test('a PPO run: first minibatch ratio exactly 1 and clip fraction 0, engine log
   assert.ok(existsSync(path.join(r.finalCheckpoint, 'model.safetensors')));
   const res = JSON.parse(readFileSync(path.join(runDir, 'result.json'), 'utf8'));
   assert.equal(res.finalCheckpoint, r.finalCheckpoint);
+  // The pipeline's ppo suite (what its eval workers run for heldoutEval "pipeline") scores a checkpoint as
+  // the trainer's inline evaluation did: the same held-out prompts, reward model and normalisation.
+  for (const e of res.evaluations as { iteration: number; checkpoint: string; reward: number; length: number }[]) {
+    const s = await ppoSuite(e.checkpoint, { runDir });
+    assert.ok(Math.abs(s.metrics.reward - e.reward) < 1e-4 && s.metrics.response_len === e.length, `iteration ${e.iteration}: suite ${JSON.stringify(s.metrics)} vs trainer ${JSON.stringify(e)}`);
+  }
+  assert.deepEqual(res.evaluations.map((e: { iteration: number }) => e.iteration), [0, 1, 2]);
   await assert.rejects(ppo({ policy: f.runDir, reward: f.rmDir, prompts: [f.prompts], runDir, klcoef: 0.1 }, { quiet: true }), /unknown field "klcoef"/);
 });
 
@@ -146,4 +156,52 @@ test('--resume after a kill (even one before the iteration\'s metrics row was wr
   for (const [name, t] of a.params) assert.ok(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(b.param(name).data.buffer, b.param(name).data.byteOffset, b.param(name).data.byteLength)), `${name} differs`);
   assert.equal(path.basename(resumed.finalCheckpoint), path.basename(full.finalCheckpoint));
   await assert.rejects(ppo({ ...cfg(path.join(dir, 'empty')), resume: true }, { quiet: true }), /--resume: .*empty has no checkpoint to resume from/);
+});
+
+test('heldoutEval pipeline: training goes on while eval workers score checkpoints; the early stop reads their results in order, waits for the last, and resumes exactly', async () => {
+  const f = await tinyRl(dir);
+  // A stand-in for the pipeline's eval worker: it attaches a result to checkpoint k only once iteration k+1
+  // has finished (they arrive late), with held-out rewards that peak at iteration 1 (patience 2 stops at 3's).
+  const rewards = [0, 1, 0.5, 0.4, 0.3, 0.2, 0.1];
+  const attach = (runDir: string, upTo: number) => {
+    for (const c of listCheckpoints(runDir)) {
+      if (c.step <= upTo && !readResult(c.dir, 'ppo')) writeResult(c.dir, { stage: 'ppo', step: c.step, hash: 'test', suite: 'ppo', metrics: { reward: rewards[c.step], response_len: 10, eos_fraction: 1, rep4: 0 }, worker: 'test', time: 0 });
+    }
+  };
+  const cfg = (runDir: string) => ({
+    policy: f.runDir, reward: f.rmDir, prompts: [f.prompts], runDir, iterations: 6, promptsPerIteration: 2, samplesPerPrompt: 2, maxNewTokens: 8,
+    miniBatchSize: 4, epochs: 1, batchSize: 2, lr: 1e-4, evalEvery: 1, heldout: 2, seed: 4, patience: 2, heldoutEval: 'pipeline', heldoutWaitS: 30,
+  });
+  const full = path.join(dir, 'pipe-full');
+  const r = await ppo(cfg(full), { quiet: true, onIteration: (m) => attach(full, m.iteration - 1) });
+  assert.equal(r.metrics.length, 5, 'stopped after iteration 5, when checkpoint 3\'s result arrived');
+  assert.match(r.stopReason ?? '', /not improved for 2 evaluations \(best 1\.0000 at iteration 1/);
+  assert.deepEqual(r.metrics.map((m) => m.heldout_iteration ?? null), [null, 0, 1, 2, 3], 'each iteration reads the result that arrived during it');
+  assert.equal(r.metrics[4].stop, r.stopReason);
+  assert.equal(path.basename(r.finalCheckpoint), 'step-1');
+  for (const m of r.metrics) assert.equal(m.first_ratio, 1);
+  const res = JSON.parse(readFileSync(path.join(full, 'result.json'), 'utf8'));
+  assert.equal(res.heldoutEval, 'pipeline');
+  assert.deepEqual(res.evaluations.map((e: { iteration: number; reward: number }) => [e.iteration, e.reward]), [[0, 0], [1, 1], [2, 0.5], [3, 0.4]]);
+  const state = JSON.parse(readFileSync(path.join(full, 'checkpoints', 'step-2', 'state.json'), 'utf8'));
+  assert.equal((state.state ?? state).heldout, undefined, 'the trainer scored no held-out prompts itself');
+
+  // Killed after iteration 4 (its checkpoint holds the results taken so far); the resumed run takes the
+  // later ones again and stops where the uninterrupted run did, with the same best checkpoint.
+  const part = path.join(dir, 'pipe-part');
+  await assert.rejects(ppo(cfg(part), { quiet: true, onIteration: (m) => { attach(part, m.iteration - 1); if (m.iteration === 4) throw new Error('killed'); } }), /killed/);
+  const resumed = await ppo({ ...cfg(part), resume: true }, { quiet: true, onIteration: (m) => attach(part, m.iteration - 1) });
+  assert.deepEqual(resumed.metrics.map((m) => m.iteration), [1, 2, 3, 4, 5]);
+  assert.equal(resumed.stopReason, r.stopReason);
+  assert.equal(path.basename(resumed.finalCheckpoint), 'step-1');
+
+  // No stop: after the last iteration the run waits for the results still out, then picks the best.
+  const late = path.join(dir, 'pipe-late');
+  const w = await ppo({ ...cfg(late), iterations: 2, patience: 5 }, { quiet: true, onIteration: (m) => { if (m.iteration === 2) setTimeout(() => attach(late, 2), 1500); } });
+  assert.equal(w.stopReason, null);
+  assert.deepEqual(JSON.parse(readFileSync(path.join(late, 'result.json'), 'utf8')).evaluations.map((e: { iteration: number }) => e.iteration), [0, 1, 2]);
+  assert.equal(path.basename(w.finalCheckpoint), 'step-1');
+  // ... and when none arrives in time, the last checkpoint is the result.
+  const none = await ppo({ ...cfg(path.join(dir, 'pipe-none')), iterations: 1, heldoutWaitS: 0.5 }, { quiet: true });
+  assert.equal(path.basename(none.finalCheckpoint), 'step-1');
 });
