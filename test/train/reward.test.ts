@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'node:test';
 import { hcxTemplate } from '../../src/data/chat/template.js';
 import { loadPreferenceData, pairBatch } from '../../src/data/prefs/dataset.js';
@@ -13,6 +14,7 @@ import { bradleyTerryLoss } from '../../src/train/preference_losses.js';
 import { readRewardStats, rm } from '../../src/train/reward.js';
 import { koreanPairsFile } from '../helpers/prefs.js';
 import { tinySource } from '../helpers/sft.js';
+import { pythonMissing, runPython } from '../helpers/python.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hcx-rm-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,6 +27,28 @@ test('Bradley-Terry on fixed scores: -log sigmoid(r_c - r_r - margin), mean over
   const want = (Math.log1p(Math.exp(-2)) + Math.log1p(Math.exp(1))) / 2;
   assert.ok(Math.abs(loss.item() - want) < 1e-6, `${loss.item()} vs ${want}`);
   assert.deepEqual([...margins].map((m) => +m.toFixed(5)), [2, -0.5]);
+});
+
+test('Bradley-Terry loss, its gradient, accuracy and margin equal TRL RewardTrainer.compute_loss (1e-6, fp32)', { skip: pythonMissing(['torch', 'trl']) }, () => {
+  const chosen = [1.5, 0.2, -1, 3.25, -0.75], rejected = [-0.5, 0.7, -2, 3.5, -0.1], margin = [0, 0.5, 0.25, 1, 0];
+  const py = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/train/py/trl_rm.py');
+  for (const m of [null, margin]) {
+    const inFile = path.join(dir, 'trl-rm-in.json'), outFile = path.join(dir, 'trl-rm-out.json');
+    writeFileSync(inFile, JSON.stringify({ chosen, rejected, margin: m }));
+    runPython([py, inFile, outFile]);
+    const trl = JSON.parse(readFileSync(outFile, 'utf8')) as { loss: number; accuracy: number; margin: number; grad: number[] };
+    const s = tensor(chosen.flatMap((c, i) => [c, rejected[i]]), [2 * chosen.length], true);
+    const r = bradleyTerryLoss(s, m ? Float32Array.from(m) : null, chosen.length);
+    backward(r.loss);
+    const what = m ? 'with margin' : 'no margin';
+    assert.ok(Math.abs(r.loss.item() - trl.loss) < 1e-6, `${what}: loss ${r.loss.item()} vs TRL ${trl.loss}`);
+    const acc = [...r.margins].filter((x) => x > 0).length / chosen.length, mean = [...r.margins].reduce((a, b) => a + b, 0) / chosen.length;
+    assert.ok(Math.abs(acc - trl.accuracy) < 1e-6 && Math.abs(mean - trl.margin) < 1e-6, `${what}: accuracy ${acc} / margin ${mean} vs TRL ${trl.accuracy} / ${trl.margin}`);
+    chosen.forEach((_, i) => {
+      assert.ok(Math.abs(s.grad!.data[2 * i] - trl.grad[i]) < 1e-6, `${what}: d/d chosen[${i}] ${s.grad!.data[2 * i]} vs TRL ${trl.grad[i]}`);
+      assert.ok(Math.abs(s.grad!.data[2 * i + 1] - trl.grad[chosen.length + i]) < 1e-6, `${what}: d/d rejected[${i}]`);
+    });
+  }
 });
 
 test('with a zero head the loss is ln 2; swapping chosen and rejected negates the gradient', async () => {

@@ -13,7 +13,7 @@ export const command = defineCommand({
   positionals: { name: 'FILE', description: 'more prompt files', usage: '[FILE ...]' },
   notes: 'config fields: policy, reward, prompts, heldoutPrompts, heldout, runDir, tokenizer, format, klCoef (0.04), klEstimator (k1|k3),\n' +
     'gamma (1), lambda (0.95), clipRange (0.2), clipRangeValue (0.2), vfCoef, logRatioClamp, missingEosPenalty, rewardNorm { mean, std },\n' +
-    'unlikelihood (alpha), unlikelihoodN (4), targetKl, maxRatio (10), patience, maxLengthGrowth (%), promptsPerIteration, samplesPerPrompt,\n' +
+    'unlikelihood (alpha), unlikelihoodN (4), targetKl, maxRatio (10), patience, maxLengthGrowth (%), heldoutEval (inline|pipeline), heldoutWaitS, promptsPerIteration, samplesPerPrompt,\n' +
     'maxNewTokens, temperature, rowLen, miniBatchSize, epochs, iterations, maxRunning, maxTokensPerStep, batchSize, lr, minLr,\n' +
     'warmupSteps, weightDecay, beta1, beta2, clip, seed, evalEvery, logEvery. See docs/training.md.',
   async run(o, more) {
