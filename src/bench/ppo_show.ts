@@ -6,8 +6,9 @@
 //   2. PPO (KL 0.04) against the demo RM from a language-confused policy (the pretrained model tuned on
 //      English-only chats, so it answers Korean prompts in English): held-out reward rises, KL stays
 //      bounded, replies keep ending their turn, and they turn Korean;
-//   3. PPO from a repetitive policy (tuned on Korean chats whose answers loop their last words), with and
-//      without sequence-level unlikelihood: the repeated-4-gram share (rep4) of the greedy held-out replies;
+//   3. PPO from a repetitive policy (tuned on Korean chats whose answers loop their last words), against an
+//      RM that ignores repetition (trained on the language pairs only), with and without sequence-level
+//      unlikelihood: the repeated-4-gram share (rep4) of the greedy held-out replies, and the reward;
 //   4. PPO from the demo's SFT model against a reward model that pays for length (trained on pairs that
 //      prefer an answer with other facts' answers appended): the run-level early stop fires on length and
 //      says why.
@@ -18,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
-import { builtinKoreanQA, repetitive } from '../data/prefs/korean.js';
+import { buildKoreanPairs, builtinKoreanQA, koreanPairRecord, repetitive } from '../data/prefs/korean.js';
 import { chatSamples } from '../data/corpus/chat.js';
 import { hcxTemplate } from '../data/chat/template.js';
 import { Rng } from '../data/hashing.js';
@@ -43,7 +44,7 @@ const options = {
   hh: { type: 'string', placeholder: 'FILE', default: HH, description: 'HH-RLHF pairs for the English reward model (skipped when absent)' },
   iterations: { type: 'number', integer: true, min: 1, default: 12, description: 'PPO iterations per run (the length run: twice as many)' },
   lr: { type: 'number', min: 0, default: 1e-4, description: 'PPO learning rate' },
-  unlikelihood: { type: 'number', min: 0, default: 0.1, description: 'unlikelihood weight alpha of the run with it' },
+  unlikelihood: { type: 'number', min: 0, default: 0.3, description: 'unlikelihood weight alpha of the run with it' },
   'sft-steps': { type: 'number', integer: true, min: 1, default: 80, description: 'SFT steps of the confused and the repetitive policies' },
   'length-growth': { type: 'number', min: 1, default: 20, description: 'maxLengthGrowth (%) of the length-paying run' },
   seeds: { type: 'number', integer: true, min: 1, default: 3, description: 'seeds per condition of the repetition runs' },
@@ -142,10 +143,16 @@ export async function ppoShow(o: Values<typeof options>) {
   }
   if (parts.has('repetition')) {
     const repetitiveSft = await tune('sft-repetitive', koTrain.map((x) => ({ messages: x.messages.map((m, i) => (i === x.messages.length - 1 ? { ...m, content: repetitive(m.content, rng) } : m)) })));
-    // One seed is noisy at this size: each condition runs with seeds 1..N, and the row is their mean.
+    // The reward model here is trained on the language pairs only, so it neither pays for nor penalises
+    // repetition: what lowers rep4 is the unlikelihood term alone. One seed is noisy at this size: each
+    // condition runs with seeds 1..N, and the row is their mean.
+    const langPairs = path.join(out, 'pairs-language.jsonl');
+    writeFileSync(langPairs, buildKoreanPairs(builtinKoreanQA(200), { kinds: ['language'], seed: 3 }).map(koreanPairRecord).join('\n') + '\n');
+    const langRm = await trainRm('rm-language-only', langPairs, { heldout: 0.1, normSamples: 32, normMaxNewTokens: 48 });
+    rmRows.push({ rm: 'language pairs only (for the unlikelihood runs)', pairs: langRm.heldout.pairs, accuracy: langRm.heldout.accuracy, margin: langRm.heldout.margin });
     for (const [name, alpha] of [[`ppo-repetitive-unlikelihood-${o.unlikelihood}`, o.unlikelihood], ['ppo-repetitive-no-unlikelihood', 0]] as const) {
       const runs: PpoRow[] = [];
-      for (let seed = 1; seed <= o.seeds; seed++) runs.push(await ppoRun(`${name}-seed${seed}`, 'SFT on repetitive Korean answers', repetitiveSft, { unlikelihood: alpha, seed }));
+      for (let seed = 1; seed <= o.seeds; seed++) runs.push(await ppoRun(`${name}-seed${seed}`, 'SFT on repetitive Korean answers', repetitiveSft, { reward: langRm.finalCheckpoint, unlikelihood: alpha, seed }));
       const row = meanRow(runs, `${name} (mean of ${o.seeds} seeds)`);
       rows.push(row);
       repetitionCurves.push(`${name}: ${row.curve!.map(([it, v]) => `${it}: ${f3(v)}`).join(', ')}`);
