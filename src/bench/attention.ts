@@ -4,19 +4,15 @@
 // hcx-packed is the same row holding T/256 sequences of 256 tokens with segment ids (SFT packing): the
 // kernel skips the tiles across sequences, so it should cost about 256/T of the dense causal row.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
-import { median, table } from './stats.js';
+import { median, procStatusMb, table } from './stats.js';
 
 const HQ = 8, HKV = 2, D = 64;
 
 interface Row { op: string; system: string; dtype: string; t: number; threads: number; ms: number; peak_bytes: number; gflops: number }
 
-function vmHwmBytes(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
+const vmHwmBytes = (): number => procStatusMb('VmHWM') * 1024 * 1024 || 0;
 
 // Causal attention FLOPs: forward 2 GEMMs (QK^T, PV), backward 5 (recompute QK^T, dV, dP, dQ, dK), half of T^2 each.
 const flops = (t: number) => 7 * 2 * HQ * D * t * t * 0.5;

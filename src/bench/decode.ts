@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
-import { median, table } from './stats.js';
+import { median, procStatusMb, table } from './stats.js';
 
 interface Row {
   system: string; threads: number; dtype: string; batch: number; tokens_per_s: number; ms: number; ratio_hcx_over_llamacpp?: number;
@@ -46,7 +46,7 @@ async function hcxWorker(threads: number, batches: number[], newTokens: number, 
     const { openModel } = await import('../model/load.js');
     const t0 = process.hrtime.bigint();
     model = openModel(modelDir, { weights: 'bf16', dtype: 'bf16' }).model;
-    loaded = { load_s: Number(process.hrtime.bigint() - t0) / 1e9, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+    loaded = { load_s: Number(process.hrtime.bigint() - t0) / 1e9, peak_rss_mb: procStatusMb('VmHWM') };
   } else {
     model = await peerModel();
     model.computeDtype = dtype;

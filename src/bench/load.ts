@@ -8,12 +8,12 @@
 // seconds (the read call alone, not node's start-up) and its peak RSS (VmHWM) and RSS before the load; cat and
 // Python are timed the same way (cat: the whole process, a few ms of fork/exec included). Median of --repeat.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
-import { median, table } from './stats.js';
+import { median, procStatusMb, table } from './stats.js';
 import { parseModelConfig, type ModelConfig } from '../model/config.js';
 
 interface Row {
@@ -22,11 +22,6 @@ interface Row {
 }
 interface WorkerResult { seconds: number; peak_rss_mb: number; base_rss_mb: number; values: number }
 
-
-function procStatusMb(key: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 /**
  * Child: one load, reported as one JSON line. format 'safetensors-touched' reads into arrays allocated and

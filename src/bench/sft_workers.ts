@@ -3,11 +3,11 @@
 // fine-tuning or LoRA on a HyperCLOVA X SEED 0.5B-shaped model; and TRL's SFTTrainer through
 // scripts/bench/trl_sft_bench.py in the /tmp/hcx-py venv.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRESETS, type ModelConfig } from '../model/config.js';
-import { median } from './stats.js';
+import { median, procStatusMb } from './stats.js';
 
 /**
  * HyperCLOVA X SEED Text Instruct 0.5B as published: 0.57 B parameters, 0.45 B without the (tied) token
@@ -22,10 +22,7 @@ export const SEED_LORA = { rank: 16, alpha: 32, dropout: 0, targets: ['q_proj', 
 
 export type Measured = Record<string, number> | { error: string };
 
-function vmHwmMb(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
+const vmHwmMb = (): number => procStatusMb('VmHWM') || 0;
 
 export interface HcxCase { dir: string; source: string; data: string; packing: 'bfd' | 'none'; dtype: 'f32' | 'bf16'; steps: number; warmup: number; seqLen: number; batchSize: number }
 

@@ -1,4 +1,14 @@
-// Small helpers every benchmark uses: medians of repeated timings and a plain-text table.
+// Small helpers every benchmark uses: medians of repeated timings, a plain-text table, peak memory.
+import { readFileSync } from 'node:fs';
+
+/**
+ * This process's VmHWM or VmRSS in MiB (/proc/self/status; NaN off Linux). Not getrusage's maxRSS: Linux
+ * keeps that across fork and exec, so a benchmark worker would report its parent's peak.
+ */
+export function procStatusMb(key: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
 export function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   const m = s.length >> 1;
