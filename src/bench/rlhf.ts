@@ -42,7 +42,7 @@ const options = {
   epochs: { type: 'number', integer: true, min: 1, default: 4, description: 'PPO epochs per iteration (hcx ppo and TRL default 4)' },
   'sft-steps': { type: 'number', integer: true, min: 1, default: 4, description: 'SFT timed steps (4 packed rows of 512 each)' },
   systems: { type: 'string', default: 'hcx,trl,dpo', description: 'comma list of hcx, trl (PPO rows), dpo (hcx dpo vs TRL DPOTrainer)' },
-  'dpo-steps': { type: 'number', integer: true, min: 1, default: 10, description: 'DPO: timed steps per system (after 2 warm-up steps)' },
+  'dpo-steps': { type: 'number', integer: true, min: 1, default: 40, description: 'DPO: timed steps per system (after 2 warm-up steps; fewer leave hcx mostly in JIT warm-up)' },
   dir: { type: 'string', placeholder: 'DIR', description: 'work folder (default: a folder under the system temp)' },
 } as const satisfies OptionTable;
 

@@ -50,8 +50,9 @@ export function sampleToken(logits: Float32Array, history: ArrayLike<number>, o:
   const temp = o.temperature ?? 0;
   if (temp === 0) return argmax(logits);
   const V = logits.length;
-  let idx = Array.from({ length: V }, (_, i) => i);
   const k = o.topK ?? 0;
+  if (!(k > 0 && k < V) && (o.topP ?? 1) >= 1) return drawAll(logits, temp, rng);
+  let idx = Array.from({ length: V }, (_, i) => i);
   if ((k > 0 && k < V) || (o.topP ?? 1) < 1) {
     idx.sort((a, b) => logits[b] - logits[a]);
     if (k > 0 && k < V) idx = idx.slice(0, k);
@@ -77,4 +78,26 @@ export function sampleToken(logits: Float32Array, history: ArrayLike<number>, o:
     if (r <= 0) return idx[j];
   }
   return idx[idx.length - 1];
+}
+
+let scratch = new Float64Array(0);
+
+/**
+ * The draw over the whole vocabulary (no top-k/top-p: every rollout PPO and GRPO make) without index or
+ * probability arrays per token: the same float64 operations in the same order as the general path, so the
+ * same draw gives the same token.
+ */
+function drawAll(logits: Float32Array, temp: number, rng: Rng): number {
+  const V = logits.length;
+  if (scratch.length < V) scratch = new Float64Array(V);
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) mx = Math.max(mx, logits[i]);
+  let total = 0;
+  for (let i = 0; i < V; i++) { const p = Math.exp((logits[i] - mx) / temp); scratch[i] = p; total += p; }
+  let r = rng.next() * total;
+  for (let i = 0; i < V; i++) {
+    r -= scratch[i];
+    if (r <= 0) return i;
+  }
+  return V - 1;
 }

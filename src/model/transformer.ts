@@ -186,10 +186,16 @@ export class Transformer implements DecoderModel {
     const { cache, segmentIds } = opts;
     if (cache && segmentIds) throw new Error('forward: a KV cache and packed segments do not combine');
     const offset = cache ? cache.length : 0;
-    if (offset + T > c.maxSeqLen && !cache) throw new Error(`forward: sequence of ${T} exceeds maxSeqLen ${c.maxSeqLen}`);
+    // A packed row may be longer than maxSeqLen: its positions restart at every segment.
+    if (offset + T > c.maxSeqLen && !cache && !segmentIds) throw new Error(`forward: sequence of ${T} exceeds maxSeqLen ${c.maxSeqLen}`);
     const backend: AttentionBackend = cache ? new CachedAttention(cache) : segmentIds ? new PackedAttention(segmentIds, B, T) : fullCausal;
     const positions = opts.positions ?? (segmentIds ? segmentPositions(segmentIds, B, T) : F.ropePositions(B, T, offset));
     if (positions.length !== B * T) throw new Error(`forward: ${positions.length} positions for batch ${B} x ${T}`);
+    if (segmentIds) {
+      let top = 0;
+      for (let i = 0; i < positions.length; i++) if (positions[i] > top) top = positions[i];
+      if (top >= c.maxSeqLen) throw new Error(`forward: a packed segment reaches position ${top}, beyond maxSeqLen ${c.maxSeqLen}`);
+    }
     const h = runDecoder(this, this.embed(ids, [B, T]), { B, T, positions, backend });
     if (cache) cache.advance(T);
     return h;

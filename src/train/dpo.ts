@@ -6,24 +6,23 @@
 // reference 'live' keeps a second model and scores each batch instead (the check that both agree).
 // Batches, order, held-out split, checkpoints and resume are the reward model's (src/train/reward.ts);
 // full fine-tuning or LoRA as in SFT. Metrics use TRL's names (rewards/chosen, rewards/margins, ...).
-import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { loadPreferenceData, pairBatch, type PrefData, type TokenizedPair } from '../data/prefs/dataset.js';
+import { loadPreferenceData, packedPairBatch, type PrefData, type TokenizedPair } from '../data/prefs/dataset.js';
 import { latestCheckpoint, loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { Lora } from '../model/lora.js';
 import { describeModel, openForTraining, openModel, type OpenedModel } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import { AdamW, backward, F, noGrad, tidy } from '../tensor/index.js';
 import type { TextTokenizer } from '../tokenizer/index.js';
-import { padId, trainingTemplate } from '../data/chat/template.js';
+import { trainingTemplate } from '../data/chat/template.js';
 import { saveRunTokenizer } from './run_tokenizer.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { pairLogProbs, referenceLogps, weightsHash } from './dpo_reference.js';
 import { lineChartSvg } from './plot.js';
 import { DPO_SCHEMA, parsePrefConfig, type DpoConfig } from './pref_config.js';
-import { dpoSigmoidLoss, sequenceLogProbs } from './preference_losses.js';
+import { dpoSigmoidLoss, packedSequenceLogProbs } from './preference_losses.js';
 import { pairsAt } from './reward.js';
 import { changedFields, checkResumable, openRun, writeLossPlot, type Run } from './run.js';
 import { assertFinite, optimizerStep, scheduledLr } from './step.js';
@@ -63,10 +62,10 @@ interface Tally { loss: number; right: number; chosen: number; rejected: number;
 const tally = (): Tally => ({ loss: 0, right: 0, chosen: 0, rejected: 0, logpC: 0, logpR: 0 });
 
 /** One micro-batch: the loss (divided by `normalizer` pairs) with its statistics added to `t`; backward when training. */
-function pairStep(model: Transformer, chunk: readonly TokenizedPair[], ref: Float32Array, beta: number, normalizer: number, pad: number, t: Tally, train: boolean): number {
-  const b = pairBatch(chunk, pad);
+function pairStep(model: Transformer, chunk: readonly TokenizedPair[], ref: Float32Array, beta: number, normalizer: number, t: Tally, train: boolean): number {
+  const b = packedPairBatch(chunk);
   return tidy(() => {
-    const logp = sequenceLogProbs(model.forward(b.ids, b.B, b.T), b.targets, b.B, b.T);
+    const logp = packedSequenceLogProbs(model.forward(b.ids, 1, b.T, { positions: b.positions, segmentIds: b.segmentIds }), b.targets, b.segmentIds, b.sides);
     const r = dpoSigmoidLoss(logp, ref, beta, normalizer);
     if (train) backward(r.loss);
     r.chosenRewards.forEach((c, i) => {
@@ -81,14 +80,14 @@ function pairStep(model: Transformer, chunk: readonly TokenizedPair[], ref: Floa
 }
 
 /** Held-out DPO loss, pair accuracy (chosen reward > rejected reward) and mean reward margin. */
-export function evaluateDpo(model: Transformer, lora: Lora | undefined, pairs: readonly TokenizedPair[], refOf: (p: TokenizedPair) => [number, number], beta: number, B: number, pad: number): PairEval {
+export function evaluateDpo(model: Transformer, lora: Lora | undefined, pairs: readonly TokenizedPair[], refOf: (p: TokenizedPair) => [number, number], beta: number, B: number): PairEval {
   if (lora) lora.training = false;
   const t = tally();
   try {
     noGrad(() => {
       for (let k = 0; k < pairs.length; k += B) {
         const chunk = pairs.slice(k, k + B);
-        pairStep(model, chunk, Float32Array.from(chunk.flatMap(refOf)), beta, pairs.length, pad, t, false);
+        pairStep(model, chunk, Float32Array.from(chunk.flatMap(refOf)), beta, pairs.length, t, false);
       }
     });
   } finally {
@@ -127,7 +126,7 @@ export async function run(config: Record<string, unknown>): Promise<DpoResult> {
 async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: TextTokenizer, data: PrefData, run: Run, opts: DpoOptions, log: (s: string) => void): Promise<DpoResult> {
   const model = src.model;
   model.computeDtype = cfg.computeDtype;
-  const pad = padId(tok), B = cfg.batchSize, A = cfg.gradAccum;
+  const B = cfg.batchSize, A = cfg.gradAccum;
   const refSpec = cfg.ref ?? cfg.from;
   const refSource = cfg.ref ? describeModel(cfg.ref).source : src.source;
   const refHash = weightsHash(refSource);
@@ -178,17 +177,17 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: TextTokenizer, d
   if (cfg.reference === 'precomputed') {
     const r = referenceLogps({
       dir: cfg.referenceCache ?? path.join(cfg.runDir, 'reference'), hash: refHash, reference: refSpec, dataFingerprint: dataFp,
-      computeDtype: cfg.computeDtype, pairs: all, B, pad, open: () => (cfg.ref || ck || lora ? openRef() : model), log,
+      computeDtype: cfg.computeDtype, pairs: all, B, open: () => (cfg.ref || ck || lora ? openRef() : model), log,
     });
     refOf = (p) => r.of(p);
     reference = { hash: refHash, file: r.file, reused: r.reused };
   } else {
     const m = liveRef = openRef();
-    refOf = (p) => { const v = pairLogProbs(m, [p], 1, pad); return [v[0], v[1]]; };
+    refOf = (p) => { const v = pairLogProbs(m, [p], 1); return [v[0], v[1]]; };
     reference = { hash: refHash, file: null, reused: false };
   }
   const refBatch = (chunk: readonly TokenizedPair[]): Float32Array =>
-    liveRef ? pairLogProbs(liveRef, chunk, chunk.length, pad) : Float32Array.from(chunk.flatMap(refOf));
+    liveRef ? pairLogProbs(liveRef, chunk, chunk.length) : Float32Array.from(chunk.flatMap(refOf));
 
   run.recordConfig(record);
   saveRunTokenizer(cfg.runDir, src, !!ck);
@@ -211,7 +210,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: TextTokenizer, d
       let tokens = 0;
       for (let i = 0; i < A; i++) {
         const chunk = pairs.slice(i * B, (i + 1) * B);
-        tokens += pairStep(model, chunk, refBatch(chunk), cfg.beta, pairs.length, pad, t, true);
+        tokens += pairStep(model, chunk, refBatch(chunk), cfg.beta, pairs.length, t, true);
       }
       assertFinite('the loss', t.loss, step + 1, lastSaved);
       const lr = scheduledLr(cfg, step, totalSteps);
@@ -227,7 +226,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: TextTokenizer, d
         pairs: pairsSeen, tokens: tokensSeen, tokens_per_s: Math.round(tokens / dt), elapsed_s: (Date.now() - t0) / 1000,
       };
       if (cfg.evalEvery > 0 && held.length && (step % cfg.evalEvery === 0 || step === totalSteps)) {
-        const e = evaluateDpo(model, lora, held, refOf, cfg.beta, B, pad);
+        const e = evaluateDpo(model, lora, held, refOf, cfg.beta, B);
         assertFinite('the held-out loss', e.loss, step, lastSaved);
         Object.assign(m, { eval_loss: e.loss, eval_accuracy: e.accuracy, 'eval_rewards/margins': e.margin });
       }
@@ -248,7 +247,7 @@ async function trainLoop(cfg: DpoConfig, src: OpenedModel, tok: TextTokenizer, d
   } finally {
     progress.done();
   }
-  const final = data.heldout.length ? evaluateDpo(model, lora, data.heldout, refOf, cfg.beta, B, pad) : { loss: 0, accuracy: 0, margin: 0, pairs: 0 };
+  const final = data.heldout.length ? evaluateDpo(model, lora, data.heldout, refOf, cfg.beta, B) : { loss: 0, accuracy: 0, margin: 0, pairs: 0 };
   writeJsonAtomic(path.join(cfg.runDir, 'heldout.json'), { ...final, reference });
   writeLossPlot(run, 'hcx DPO loss', 'step');
   writeRewardsPlot(run);

@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { pairBatch, type TokenizedPair } from '../data/prefs/dataset.js';
+import { packedPairBatch, type TokenizedPair } from '../data/prefs/dataset.js';
 import type { ModelSource } from '../model/load.js';
 import type { Transformer } from '../model/transformer.js';
 import { F, noGrad, tidy } from '../tensor/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { sequenceLogProbs } from './preference_losses.js';
+import { packedSequenceLogProbs } from './preference_losses.js';
 
 /** sha256 of a model's weights: an hcx checkpoint's recorded checksum, else the weight file(s) hashed. */
 export function weightsHash(source: ModelSource): string {
@@ -27,11 +27,11 @@ export function weightsHash(source: ModelSource): string {
 }
 
 /** Summed completion log-probs [2N] of `pairs` (chosen, rejected interleaved), B pairs per forward. */
-export function pairLogProbs(model: Transformer, pairs: readonly TokenizedPair[], B: number, pad: number): Float32Array {
+export function pairLogProbs(model: Transformer, pairs: readonly TokenizedPair[], B: number): Float32Array {
   const out = new Float32Array(2 * pairs.length);
   for (let k = 0; k < pairs.length; k += B) {
-    const b = pairBatch(pairs.slice(k, k + B), pad);
-    tidy(() => noGrad(() => out.set(sequenceLogProbs(model.forward(b.ids, b.B, b.T), b.targets, b.B, b.T).data, 2 * k)));
+    const b = packedPairBatch(pairs.slice(k, k + B));
+    tidy(() => noGrad(() => out.set(packedSequenceLogProbs(model.forward(b.ids, 1, b.T, { positions: b.positions, segmentIds: b.segmentIds }), b.targets, b.segmentIds, b.sides).data, 2 * k)));
   }
   F.dropPackedWeights(model.parameters());
   return out;
@@ -54,7 +54,7 @@ export interface ReferenceLogps {
  */
 export function referenceLogps(o: {
   dir: string; hash: string; reference: string; dataFingerprint: string; computeDtype: string; pairs: readonly TokenizedPair[];
-  B: number; pad: number; open: () => Transformer; log?: (s: string) => void;
+  B: number; open: () => Transformer; log?: (s: string) => void;
 }): ReferenceLogps {
   const file = path.join(o.dir, `${o.hash}.f32`), metaFile = path.join(o.dir, `${o.hash}.json`);
   const want: ReferenceMeta = { reference: o.reference, hash: o.hash, data: o.dataFingerprint, pairs: o.pairs.length, computeDtype: o.computeDtype };
@@ -72,7 +72,7 @@ export function referenceLogps(o: {
   const reused = values !== null;
   if (!values) {
     const t0 = Date.now();
-    values = pairLogProbs(o.open(), o.pairs, o.B, o.pad);
+    values = pairLogProbs(o.open(), o.pairs, o.B);
     writeFileAtomic(file, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
     writeJsonAtomic(metaFile, want);
     o.log?.(`reference log-probs: ${want.pairs} pairs in ${((Date.now() - t0) / 1000).toFixed(1)}s, stored in ${file}`);

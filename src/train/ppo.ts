@@ -351,8 +351,10 @@ export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen
             loss = F.add(loss, F.scale(u, cfg.unlikelihood));
           }
           backward(F.scale(loss, w));
-          const e = noGrad(() => meanEntropy(logits, b.mask));
-          acc.ent += e.sum; acc.entN += e.count;
+          if (epoch === 0) { // the rollout policy's entropy: the first epoch's forwards (a full-vocabulary pass in JS)
+            const e = noGrad(() => meanEntropy(logits, b.mask));
+            acc.ent += e.sum; acc.entN += e.count;
+          }
           acc.pl += pg.loss.item() * n; acc.vl += vf.loss.item() * n; acc.ul += ul * n; acc.cf += pg.clipfrac * n; acc.vcf += vf.clipfrac * n; acc.tokens += n;
           ratioSum += pg.meanRatio * n; clipSum += pg.clipfrac * n; klSum += pg.approxKl * n;
         });

@@ -35,6 +35,19 @@ export function bradleyTerryLoss(scores: Tensor, margin: Float32Array | null, no
   return { loss: scaled(F.sum(F.neg(F.logSigmoid(z))), normalizer), margins: diff.data.slice() };
 }
 
+/**
+ * Summed log-probs of each segment's supervised targets in one packed row: logits [1, T, V], targets [T]
+ * (IGNORE elsewhere), segmentIds [T] in 0..n-1 -> [n]. The per-segment sums are one product with the
+ * segments' 0/1 membership matrix, so the gradient flows like the padded version's row sums.
+ */
+export function packedSequenceLogProbs(logits: Tensor, targets: Int32Array, segmentIds: Int32Array, n: number): Tensor {
+  const T = targets.length;
+  const nll = F.crossEntropy(logits, targets, { ignoreIndex: IGNORE, reduction: 'none' });
+  const member = new Float32Array(T * n);
+  for (let t = 0; t < T; t++) if (segmentIds[t] < n) member[t * n + segmentIds[t]] = 1;
+  return F.neg(F.reshape(F.matmul(F.reshape(nll, [1, T]), tensor(member, [T, n])), [n]));
+}
+
 /** Summed log-probs of each row's supervised targets: logits [B, T, V], targets [B*T] (IGNORE elsewhere) -> [B]. */
 export function sequenceLogProbs(logits: Tensor, targets: Int32Array, B: number, T: number): Tensor {
   const nll = F.crossEntropy(logits, targets, { ignoreIndex: IGNORE, reduction: 'none' });

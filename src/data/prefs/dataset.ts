@@ -105,3 +105,27 @@ export function pairBatch(pairs: readonly TokenizedPair[], padId: number): PairB
   });
   return { ids, targets, ends, B, T, tokens };
 }
+
+/**
+ * The same sides packed end to end into one row, padding-free: positions restart at every side and each
+ * side is its own segment (the attention kernel skips key tiles of other segments), so the model computes
+ * what it would on the padded rows without the padding. DPO's forwards use it (TRL 1.13 has padding_free
+ * switched off, so its DPOTrainer pads every batch to its longest side).
+ */
+export interface PackedPairBatch { ids: Int32Array; positions: Int32Array; segmentIds: Int32Array; targets: Int32Array; sides: number; T: number; tokens: number }
+
+export function packedPairBatch(pairs: readonly TokenizedPair[]): PackedPairBatch {
+  const sides = pairs.flatMap((p) => [p.chosen, p.rejected]);
+  const T = Math.max(2, sides.reduce((a, s) => a + s.ids.length, 0));
+  const ids = new Int32Array(T), positions = new Int32Array(T), segmentIds = new Int32Array(T), targets = new Int32Array(T).fill(IGNORE);
+  let o = 0;
+  sides.forEach((s, r) => {
+    const n = s.ids.length;
+    ids.set(s.ids, o);
+    for (let j = 0; j < n; j++) { positions[o + j] = j; segmentIds[o + j] = r; }
+    for (let j = Math.max(0, s.start - 1); j + 1 < n; j++) targets[o + j] = s.ids[j + 1];
+    o += n;
+  });
+  for (let t = o; t < T; t++) segmentIds[t] = sides.length; // only when every side is a single token
+  return { ids, positions, segmentIds, targets, sides: sides.length, T, tokens: o };
+}
