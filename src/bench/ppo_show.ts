@@ -47,6 +47,7 @@ const options = {
   unlikelihood: { type: 'number', min: 0, default: 0.3, description: 'unlikelihood weight alpha of the run with it' },
   'sft-steps': { type: 'number', integer: true, min: 1, default: 80, description: 'SFT steps of the confused and the repetitive policies' },
   'length-growth': { type: 'number', min: 1, default: 20, description: 'maxLengthGrowth (%) of the length-paying run' },
+  'eos-penalty': { type: 'number', min: 0, default: 1, description: 'missingEosPenalty of the unlikelihood runs' },
   seeds: { type: 'number', integer: true, min: 1, default: 3, description: 'seeds per condition of the repetition runs' },
   runs: { type: 'string', placeholder: 'LIST', default: 'hh,language,repetition,length', description: 'which parts to run: hh, language, repetition, length' },
 } as const satisfies OptionTable;
@@ -152,7 +153,7 @@ export async function ppoShow(o: Values<typeof options>) {
     rmRows.push({ rm: 'language pairs only (for the unlikelihood runs)', pairs: langRm.heldout.pairs, accuracy: langRm.heldout.accuracy, margin: langRm.heldout.margin });
     for (const [name, alpha] of [[`ppo-repetitive-unlikelihood-${o.unlikelihood}`, o.unlikelihood], ['ppo-repetitive-no-unlikelihood', 0]] as const) {
       const runs: PpoRow[] = [];
-      for (let seed = 1; seed <= o.seeds; seed++) runs.push(await ppoRun(`${name}-seed${seed}`, 'SFT on repetitive Korean answers', repetitiveSft, { reward: langRm.finalCheckpoint, unlikelihood: alpha, seed }));
+      for (let seed = 1; seed <= o.seeds; seed++) runs.push(await ppoRun(`${name}-seed${seed}`, 'SFT on repetitive Korean answers', repetitiveSft, { reward: langRm.finalCheckpoint, unlikelihood: alpha, seed, missingEosPenalty: o.eosPenalty }));
       const row = meanRow(runs, `${name} (mean of ${o.seeds} seeds)`);
       rows.push(row);
       repetitionCurves.push(`${name}: ${row.curve!.map(([it, v]) => `${it}: ${f3(v)}`).join(', ')}`);
