@@ -101,6 +101,12 @@ template <class V, int NV> HCX_INL void acc_rows(const float* P, int ldp, int R,
   for (; i < R; i++) acc_block<V, NV, 1>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
 }
 
+// The next narrower vector type: a head dimension below the native width (8 with AVX-512) still runs in
+// vectors rather than in the scalar remainder loop.
+template <class V> struct Narrower;
+template <> struct Narrower<v16f> { typedef v8f type; };
+template <> struct Narrower<v8f> { typedef v4f type; };
+
 // out[i*ldo + 0..D) += sum_j P[i*ldp + j] * X[j*ldx + 0..D)  (vectorised over D)
 template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, int D,
                                             float* out, int64_t ldo) {
@@ -108,6 +114,10 @@ template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int 
   int d = 0;
   for (; d + 4 * W <= D; d += 4 * W) acc_rows<V, 4>(P, ldp, R, C, X + d, ldx, out + d, ldo);
   for (; d + W <= D; d += W) acc_rows<V, 1>(P, ldp, R, C, X + d, ldx, out + d, ldo);
+  if constexpr (W > 4) {
+    if (d < D) mm_rows_acc<typename Narrower<V>::type>(P, ldp, R, C, X + d, ldx, D - d, out + d, ldo);
+    return;
+  }
   for (; d < D; d++)
     for (int i = 0; i < R; i++) {
       float s = out[i * ldo + d];
