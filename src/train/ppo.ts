@@ -338,7 +338,7 @@ export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen
       for (const b of micro) {
         tidy(() => {
           const n = b.mask.reduce((x, y) => x + y, 0);
-          const { logp, logits } = tokenLogprobs(c.policy, b, cfg.temperature);
+          const { logp, logits, rowMask } = tokenLogprobs(c.policy, b, cfg.temperature);
           const pg = policyLoss(logp, toRows(field('logp'), b), toRows(field('advantages'), b), b.mask, { clip: cfg.clipRange, logRatioClamp: cfg.logRatioClamp });
           const vf = valueLoss(tokenValues(c.value, b), toRows(field('values'), b), toRows(field('returns'), b), b.mask, cfg.clipRangeValue);
           // The losses are means over this micro-batch's tokens; weight them to the minibatch's token mean.
@@ -352,7 +352,7 @@ export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen
           }
           backward(F.scale(loss, w));
           if (epoch === 0) { // the rollout policy's entropy: the first epoch's forwards (a full-vocabulary pass in JS)
-            const e = noGrad(() => meanEntropy(logits, b.mask));
+            const e = noGrad(() => meanEntropy(logits, rowMask));
             acc.ent += e.sum; acc.entN += e.count;
           }
           acc.pl += pg.loss.item() * n; acc.vl += vf.loss.item() * n; acc.ul += ul * n; acc.cf += pg.clipfrac * n; acc.vcf += vf.clipfrac * n; acc.tokens += n;

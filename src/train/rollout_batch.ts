@@ -7,7 +7,7 @@
 import { bestFitDecreasing } from '../data/chat/packing.js';
 import type { Transformer } from '../model/transformer.js';
 import type { ScoreModel } from '../model/score_head.js';
-import { F, noGrad, type Tensor } from '../tensor/index.js';
+import { F, noGrad, tensor, type Tensor } from '../tensor/index.js';
 import { IGNORE } from './losses.js';
 
 export interface Sequence { promptIds: Int32Array; response: Int32Array }
@@ -80,13 +80,27 @@ export function packInBatches(seqs: readonly Sequence[], order: readonly number[
 }
 
 /**
- * Log-probabilities [B*T] of each row's target under softmax(logits / temperature) (0 on masked rows),
- * differentiable when gradients are recorded, and the logits for metrics.
+ * Log-probabilities [B*T] of each row's target under softmax(logits / temperature) (0 on rows without a
+ * target), differentiable when gradients are recorded, and for metrics the logits of the rows with a
+ * target ([1, n, vocab], `rowMask` their mask). Only those rows go through the LM head: a prompt
+ * position's logits are never used, and the head is a large share of a small model's step.
  */
-export function tokenLogprobs(model: Transformer, b: PackedRollout, temperature: number): { logp: Tensor; logits: Tensor } {
-  let logits = model.forward(b.ids, b.B, b.T, { positions: b.positions, segmentIds: b.segmentIds });
+export function tokenLogprobs(model: Transformer, b: PackedRollout, temperature: number): { logp: Tensor; logits: Tensor; rowMask: Float32Array } {
+  const N = b.B * b.T, d = model.config.dModel;
+  const h = F.reshape(model.hidden(b.ids, b.B, b.T, { positions: b.positions, segmentIds: b.segmentIds }), [N, d]);
+  const rows: number[] = [];
+  for (let p = 0; p < N; p++) if (b.targets[p] !== IGNORE) rows.push(p);
+  const n = rows.length;
+  const pick = new Int32Array(n * d);
+  rows.forEach((p, k) => pick.fill(p, k * d, (k + 1) * d));
+  let logits = model.logits(F.reshape(F.gather(h, 0, pick, [n, d]), [1, n, d]));
   if (temperature !== 1) logits = F.scale(logits, 1 / temperature);
-  return { logp: F.reshape(F.neg(F.crossEntropy(logits, b.targets, { reduction: 'none' })), [b.B * b.T]), logits };
+  const lp = F.neg(F.crossEntropy(logits, Int32Array.from(rows, (p) => b.targets[p]), { reduction: 'none' }));
+  // Back to [B*T]: row p takes its log-prob, rows without a target the appended zero.
+  const back = new Int32Array(N).fill(n);
+  rows.forEach((p, k) => { back[p] = k; });
+  const logp = F.gather(F.concat([F.reshape(lp, [n]), tensor(new Float32Array(1), [1])], 0), 0, back, [N]);
+  return { logp, logits, rowMask: Float32Array.from(rows, (p) => b.mask[p]) };
 }
 
 /** Mean entropy (nats) of the masked rows' distributions, from logits already computed. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { listCheckpoints, loadModel } from '../../src/model/checkpoint.js';
 import { readResult, writeResult } from '../../src/pipeline/results.js';
 import { ppo as ppoSuite } from '../../src/pipeline/align_suites.js';
-import { backward, fromData, noGrad, tidy } from '../../src/tensor/index.js';
+import { backward, F, fromData, noGrad, tidy, type Tensor } from '../../src/tensor/index.js';
 import { Tokenizer } from '../../src/tokenizer/index.js';
 import { hcxTemplate } from '../../src/data/chat/template.js';
 import { run as ppo } from '../../src/train/ppo.js';
@@ -45,6 +45,17 @@ test('rollout log-probs from the serving engine equal the trainer\'s packed reco
     lp[k].forEach((x, t) => { worst = Math.max(worst, Math.abs(x - samples[m].engineLogprobs[t])); });
   });
   assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  // Only the rows with a target go through the LM head: values and gradients equal the full-logits path.
+  const w = Float32Array.from({ length: b.B * b.T }, (_, i) => 1 + (i % 5) / 4);
+  const grads = (f: () => Tensor) => {
+    for (const p of model.parameters()) p.grad = null;
+    const v = tidy(() => { const lp = f(); backward(F.sum(F.mul(lp, fromData(w, [w.length])))); return Float32Array.from(lp.data); });
+    return { v, g: model.parameters().map((p) => Float32Array.from(p.grad!.data)) };
+  };
+  const picked = grads(() => tokenLogprobs(model, b, 0.7).logp);
+  const full = grads(() => F.reshape(F.neg(F.crossEntropy(F.scale(model.forward(b.ids, b.B, b.T, { positions: b.positions, segmentIds: b.segmentIds }), 1 / 0.7), b.targets, { reduction: 'none' })), [b.B * b.T]));
+  picked.v.forEach((x, i) => assert.ok(Math.abs(x - full.v[i]) < 1e-5, `row ${i}: ${x} vs ${full.v[i]}`));
+  picked.g.forEach((g, k) => g.forEach((x, i) => assert.ok(Math.abs(x - full.g[k][i]) <= 1e-5 * Math.max(1, Math.abs(full.g[k][i])), `parameter ${k}[${i}]: ${x} vs ${full.g[k][i]}`)));
 });
 
 test('masked rows contribute exactly nothing to the policy and value losses', () => {
