@@ -114,7 +114,6 @@ export async function ppoShow(o: Values<typeof options>) {
   const promptsFile = path.join(out, 'prompts-ko.jsonl'), heldFile = path.join(out, 'heldout-ko.jsonl');
   writeFileSync(promptsFile, jsonl(koTrain));
   writeFileSync(heldFile, jsonl(koHeld));
-  const rng = new Rng(9);
 
   // 2-4. PPO runs
   const base = {
@@ -143,6 +142,7 @@ export async function ppoShow(o: Values<typeof options>) {
     rows.push(await ppoRun('ppo-language', 'SFT on English chats only', confused, {}, true));
   }
   if (parts.has('repetition')) {
+    const rng = new Rng(9);
     const repetitiveSft = await tune('sft-repetitive', koTrain.map((x) => ({ messages: x.messages.map((m, i) => (i === x.messages.length - 1 ? { ...m, content: repetitive(m.content, rng) } : m)) })));
     // The reward model here is trained on the language pairs only, so it neither pays for nor penalises
     // repetition: what lowers rep4 is the unlikelihood term alone. One seed is noisy at this size: each
@@ -163,9 +163,9 @@ export async function ppoShow(o: Values<typeof options>) {
     // A reward model that pays for length: an answer with one or two more facts' answers appended chosen
     // over the plain answer (the policy has seen multi-fact answers in SFT, so it can lengthen its replies).
     const lengthPairs = path.join(out, 'pairs-longer-preferred.jsonl');
-    const qa = builtinKoreanQA(200), lr = new Rng(3);
+    const qa = builtinKoreanQA(200), rng = new Rng(3);
     writeFileSync(lengthPairs, qa.map((q, i) => {
-      const more = Array.from({ length: 1 + lr.int(2) }, (_, k) => qa[(i + 1 + k * 7 + lr.int(qa.length - 1)) % qa.length].answer);
+      const more = Array.from({ length: 1 + rng.int(2) }, (_, k) => qa[(i + 1 + k * 7 + rng.int(qa.length - 1)) % qa.length].answer);
       return JSON.stringify({ prompt: q.prompt, chosen: [q.answer, ...more].join(' '), rejected: q.answer, kind: 'longer', source: q.source });
     }).join('\n') + '\n');
     const lengthRm = await trainRm('rm-pays-for-length', lengthPairs, { heldout: 0.1, normSamples: 32, normMaxNewTokens: 48 });

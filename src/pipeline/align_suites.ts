@@ -69,8 +69,8 @@ export async function ppo(ckDir: string, ctx: SuiteContext): Promise<SuiteResult
   if (!held.length) throw new Error(`suite ppo: the ppo run ${ctx.runDir} holds out no prompts`);
   // The normalisation the trainer used, as its checkpoint records it (it may have come from the SFT
   // policy's first rollouts), so every checkpoint of the run is scored on one scale.
-  const stateFile = path.join(ckDir, 'state.json');
-  const saved = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { ppo?: { norm?: { mean: number; std: number } | null } }).ppo?.norm : undefined;
+  const { readCheckpointFile } = await import('../model/checkpoint.js');
+  const saved = (JSON.parse(readCheckpointFile(ckDir, 'state.json').toString('utf8')) as { ppo?: { norm?: { mean: number; std: number } | null } }).ppo?.norm;
   const norm = saved ?? cfg.rewardNorm ?? storedRewardStats(path.resolve(cfg.reward));
   const normalise = (s: number) => (norm ? (s - norm.mean) / norm.std : s);
   const engine = rolloutEngine(policy, { maxRunning: cfg.maxRunning, maxTokensPerStep: cfg.maxTokensPerStep });

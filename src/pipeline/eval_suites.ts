@@ -4,7 +4,6 @@
 // prompts (in the prompt's language? ended by <|endofturn|>?). Each suite yields to the event loop between items so
 // the worker's lease heartbeats keep going.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { runTokenizerPath } from '../train/run_tokenizer.js';
 import type { Json } from './store.js';
 import { pairs, ppo } from './align_suites.js';

@@ -4,7 +4,6 @@
 // the clipped surrogate is normalised over all valid tokens of the batch, with beta * k3 KL to the
 // reference when beta > 0 (no reference model is loaded at beta 0, the default). Held-out prompts are
 // answered greedily every evalEvery iterations and scored by the same scorer (exact match for gsm8k).
-import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { padId, trainingTemplate } from '../data/chat/template.js';
 import { shuffled } from '../data/chat/dataset.js';

@@ -10,7 +10,7 @@
 //      minibatches, stopping early when approx-KL runs past 1.5x its target, skipping a minibatch whose
 //      mean ratio explodes; the prefix cache is then reset, since its keys came from the old weights;
 //   5. every evalEvery iterations: the held-out prompts, a checkpoint, and the run-level early stop.
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { padId, trainingTemplate } from '../data/chat/template.js';
 import { shuffled } from '../data/chat/dataset.js';
@@ -135,7 +135,7 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
     }, 0);
   };
   const judge = (iteration: number, r: HeldoutResult, checkpoint: string, how: string, row?: PpoMetrics): void => {
-    if (row) Object.assign(row, { heldout_iteration: iteration, heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
+    if (row) Object.assign(row, { heldout_iteration: iteration, ...heldoutFields(r) });
     evaluations.push({ iteration, checkpoint, ...r });
     stopReason = stopper.record(iteration, r, checkpoint);
     log(`ppo eval @${iteration}${how}: held-out reward ${r.reward.toFixed(4)}, length ${r.length.toFixed(1)}, turn-end ${(r.eosFraction * 100).toFixed(0)}%, rep4 ${r.rep4.toFixed(3)}`);
@@ -157,7 +157,7 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
     }
     const r = await heldoutEval(engine, rm, c.held.map((p) => p.ids), { maxTokens: cfg.maxNewTokens, stopTokens, rowLen: c.rowLen, batchRows, pad, normalise, missingEosPenalty: cfg.missingEosPenalty });
     engine.blocks.resetPrefixCache(); // a resumed run starts with an empty cache: so does the next iteration here
-    if (row) Object.assign(row, { heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
+    if (row) Object.assign(row, heldoutFields(r));
     save(iteration, r, row);
     judge(iteration, r, lastSaved, '');
   };
@@ -253,12 +253,19 @@ const VALUE_FILE = 'value.safetensors';
 
 interface ResumeState { optStep: number; norm: { mean: number; std: number } | null; stopper: StopperState; heldoutTaken?: number; row?: PpoMetrics }
 
+/** A held-out evaluation as the metrics row's fields. */
+const heldoutFields = (r: HeldoutResult) => ({ heldout_reward: r.reward, heldout_len: r.length, heldout_eos: r.eosFraction, heldout_rep4: r.rep4 });
+
 /** pipeline: waits (polling once a second) for the eval workers' results still out, or until one stops the run. */
 async function awaitResults(pipe: PipelineHeldout, seconds: number, log: (s: string) => void, poll: () => boolean): Promise<void> {
   log(`ppo: waiting up to ${seconds}s for ${pipe.waiting} held-out result(s) from the pipeline's eval workers`);
   const deadline = Date.now() + seconds * 1000;
-  while (pipe.waiting && !poll() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
-  if (pipe.waiting && !poll()) log(`ppo: ${pipe.waiting} held-out result(s) did not arrive within ${seconds}s; the best checkpoint is chosen among those that did`);
+  let stopped = poll();
+  while (pipe.waiting && !stopped && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    stopped = poll();
+  }
+  if (pipe.waiting && !stopped) log(`ppo: ${pipe.waiting} held-out result(s) did not arrive within ${seconds}s; the best checkpoint is chosen among those that did`);
 }
 
 /**
