@@ -21,7 +21,9 @@ import { pathToFileURL } from 'node:url';
 import { defineCommand, type OptionTable, type Values } from '../cli/args.js';
 import { buildKoreanPairs, builtinKoreanQA, koreanPairRecord, repetitive } from '../data/prefs/korean.js';
 import { chatSamples } from '../data/corpus/chat.js';
-import { hcxTemplate } from '../data/chat/template.js';
+import { hcxTemplate, padId } from '../data/chat/template.js';
+import { renderSide, type TokenizedPair } from '../data/prefs/dataset.js';
+import { openScoreModel } from '../model/score_head.js';
 import { Rng } from '../data/hashing.js';
 import { replyLanguage } from '../eval/language.js';
 import { latestCheckpoint, loadModel } from '../model/checkpoint.js';
@@ -33,7 +35,7 @@ import { splitByFact } from './crosslingual.js';
 import { readResult } from '../pipeline/results.js';
 import { run as ppo } from '../train/ppo.js';
 import { parsePrefConfig, RM_SCHEMA, type RmConfig } from '../train/pref_config.js';
-import { rm } from '../train/reward.js';
+import { evaluatePairs, rm } from '../train/reward.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 const HH = path.resolve('..', 'shared', 'data', 'hh-rlhf', 'harmless-base', 'test.jsonl.gz');
@@ -44,25 +46,39 @@ const options = {
   hh: { type: 'string', placeholder: 'FILE', default: HH, description: 'HH-RLHF pairs for the English reward model (skipped when absent)' },
   iterations: { type: 'number', integer: true, min: 1, default: 12, description: 'PPO iterations per run (the length run: twice as many)' },
   lr: { type: 'number', min: 0, default: 1e-4, description: 'PPO learning rate' },
-  unlikelihood: { type: 'number', min: 0, default: 0.3, description: 'unlikelihood weight alpha of the run with it' },
+  unlikelihood: { type: 'number', min: 0, default: 0.1, description: 'unlikelihood weight alpha of the run with it' },
   'sft-steps': { type: 'number', integer: true, min: 1, default: 80, description: 'SFT steps of the confused and the repetitive policies' },
   'length-growth': { type: 'number', min: 1, default: 20, description: 'maxLengthGrowth (%) of the length-paying run' },
   'eos-penalty': { type: 'number', min: 0, default: 1, description: 'missingEosPenalty of the unlikelihood runs' },
-  seeds: { type: 'number', integer: true, min: 1, default: 3, description: 'seeds per condition of the repetition runs' },
+  repeats: { type: 'number', integer: true, min: 1, default: 2, description: 'times the repetitive policy\'s SFT answers say their last words again' },
+  seeds: { type: 'number', integer: true, min: 1, default: 5, description: 'seeds per condition of the repetition runs' },
   runs: { type: 'string', placeholder: 'LIST', default: 'hh,language,repetition,length', description: 'which parts to run: hh, language, repetition, length' },
 } as const satisfies OptionTable;
 
 export const command = defineCommand({ summary: 'reward-model accuracy; PPO against language confusion, with and without unlikelihood, and the length early stop', options, run });
 
 interface Evaluation { iteration: number; reward: number; length: number; eosFraction: number; rep4: number }
-interface PpoRow { run: string; from: string; sft: Evaluation; best: Evaluation; last: Evaluation; kl: number; korean?: [number, number]; iterations: number; stop: string | null; seconds: number; evaluations: Evaluation[]; curve?: [number, number][] }
+interface PpoRow { run: string; from: string; sft: Evaluation; best: Evaluation; last: Evaluation; kl: number; korean?: [number, number]; iterations: number; stop: string | null; seconds: number; evaluations: Evaluation[]; curve?: [number, number, number][] }
 
-/** Seeds of one condition as one row: every figure the mean over the runs; `curve` the mean rep4 per evaluation. */
+/** Seeds of one condition as one row: every figure the mean over the runs; `curve` the mean rep4 and reward per evaluation. */
 function meanRow(runs: PpoRow[], name: string): PpoRow {
   const m = (f: (r: PpoRow) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
   const ev = (pick: (r: PpoRow) => Evaluation): Evaluation => ({ iteration: pick(runs[0]).iteration, reward: m((r) => pick(r).reward), length: m((r) => pick(r).length), eosFraction: m((r) => pick(r).eosFraction), rep4: m((r) => pick(r).rep4) });
-  const curve = runs[0].evaluations.map((e, k) => [e.iteration, m((r) => r.evaluations[k]?.rep4 ?? NaN)] as [number, number]);
+  const curve = runs[0].evaluations.map((e, k) => [e.iteration, m((r) => r.evaluations[k]?.rep4 ?? NaN), m((r) => r.evaluations[k]?.reward ?? NaN)] as [number, number, number]);
   return { ...runs[0], run: name, sft: ev((r) => r.sft), best: ev((r) => r.last), last: ev((r) => r.last), kl: m((r) => r.kl), seconds: m((r) => r.seconds), curve };
+}
+
+/** Pair accuracy and margin of the RM at `rmCk` on "the answer with its tail repeated" over "the plain answer",
+ *  for the held-out chats: 0.5 and 0 when the RM is blind to repetition. */
+function repetitionPreference(rmCk: string, chats: readonly { messages: readonly { role: string; content: string }[] }[], repeats: number, tok: Tokenizer) {
+  const template = hcxTemplate(tok), rng = new Rng(11);
+  const pairs: TokenizedPair[] = chats.map((x, line) => {
+    const prompt = x.messages.slice(0, -1) as never, answer = x.messages[x.messages.length - 1];
+    const side = (content: string) => renderSide(template, prompt, [{ role: 'assistant', content }] as never);
+    return { chosen: side(repetitive(answer.content, rng, repeats)), rejected: side(answer.content), file: 'heldout', line, prompt: Int32Array.from(template.prompt(prompt)) };
+  });
+  const { pairs: n, accuracy, margin } = evaluatePairs(openScoreModel(rmCk), pairs, 8, padId(tok));
+  return { pairs: n, accuracy, margin };
 }
 
 const f3 = (x: number) => x.toFixed(3);
@@ -142,21 +158,30 @@ export async function ppoShow(o: Values<typeof options>) {
     rows.push(await ppoRun('ppo-language', 'SFT on English chats only', confused, {}, true));
   }
   if (parts.has('repetition')) {
+    // Repetition the reward model cannot see, as in the report's setting (an RM that misses repetition).
+    // The policy: SFT on Korean chats whose answers say their last words `repeats` more times, then end the
+    // turn (a fixed count, so greedy replies still end: looping never costs a missing turn end). The RM:
+    // language pairs (Korean over English) in which neither, the chosen, the rejected or both sides carry the
+    // same kind of repetition, a quarter each, so it learns language and is blind to repetition by
+    // construction (checked on held-out facts below): whatever lowers rep4 is the unlikelihood term. One
+    // seed is noisy at this size: each condition runs with seeds 1..N, and the row is their mean.
     const rng = new Rng(9);
-    const repetitiveSft = await tune('sft-repetitive', koTrain.map((x) => ({ messages: x.messages.map((m, i) => (i === x.messages.length - 1 ? { ...m, content: repetitive(m.content, rng) } : m)) })));
-    // The reward model here is trained on the language pairs only, so it neither pays for nor penalises
-    // repetition: what lowers rep4 is the unlikelihood term alone. One seed is noisy at this size: each
-    // condition runs with seeds 1..N, and the row is their mean.
-    const langPairs = path.join(out, 'pairs-language.jsonl');
-    writeFileSync(langPairs, buildKoreanPairs(builtinKoreanQA(200), { kinds: ['language'], seed: 3 }).map(koreanPairRecord).join('\n') + '\n');
-    const langRm = await trainRm('rm-language-only', langPairs, { heldout: 0.1, normSamples: 32, normMaxNewTokens: 48 });
-    rmRows.push({ rm: 'language pairs only (for the unlikelihood runs)', pairs: langRm.heldout.pairs, accuracy: langRm.heldout.accuracy, margin: langRm.heldout.margin });
+    const repetitiveSft = await tune('sft-repetitive', koTrain.map((x) => ({ messages: x.messages.map((m, i) => (i === x.messages.length - 1 ? { ...m, content: repetitive(m.content, rng, o.repeats) } : m)) })));
+    const prng = new Rng(4), loop = (s: string) => repetitive(s, prng, 1 + prng.int(3));
+    const langPairs = path.join(out, 'pairs-language-repetition-blind.jsonl');
+    writeFileSync(langPairs, buildKoreanPairs(builtinKoreanQA(200), { kinds: ['language'], seed: 3 }).map((p) => {
+      const k = prng.int(4);
+      return koreanPairRecord({ ...p, chosen: k & 1 ? loop(p.chosen) : p.chosen, rejected: k & 2 ? loop(p.rejected) : p.rejected });
+    }).join('\n') + '\n');
+    const langRm = await trainRm('rm-language-repetition-blind', langPairs, { heldout: 0.1, normSamples: 32, normMaxNewTokens: 48 });
+    rmRows.push({ rm: 'language pairs, repetition on either side (the unlikelihood runs\' RM)', pairs: langRm.heldout.pairs, accuracy: langRm.heldout.accuracy, margin: langRm.heldout.margin });
+    rmRows.push({ rm: `blindness check: the same Korean answer with its tail said ${o.repeats} more times over the plain one (held-out facts; 0.5 / 0 is blind)`, ...repetitionPreference(langRm.finalCheckpoint, koHeld, o.repeats, tok) });
     for (const [name, alpha] of [[`ppo-repetitive-unlikelihood-${o.unlikelihood}`, o.unlikelihood], ['ppo-repetitive-no-unlikelihood', 0]] as const) {
       const runs: PpoRow[] = [];
-      for (let seed = 1; seed <= o.seeds; seed++) runs.push(await ppoRun(`${name}-seed${seed}`, 'SFT on repetitive Korean answers', repetitiveSft, { reward: langRm.finalCheckpoint, unlikelihood: alpha, seed, missingEosPenalty: o.eosPenalty }));
+      for (let seed = 1; seed <= o.seeds; seed++) runs.push(await ppoRun(`${name}-seed${seed}`, `SFT on Korean answers that repeat their tail ${o.repeats}x`, repetitiveSft, { reward: langRm.finalCheckpoint, unlikelihood: alpha, seed, missingEosPenalty: o.eosPenalty }));
       const row = meanRow(runs, `${name} (mean of ${o.seeds} seeds)`);
       rows.push(row);
-      repetitionCurves.push(`${name}: ${row.curve!.map(([it, v]) => `${it}: ${f3(v)}`).join(', ')}`);
+      repetitionCurves.push(`${name}: ${row.curve!.map(([it, v, r]) => `${it}: ${f3(v)} (reward ${f3(r)})`).join(', ')}`);
     }
   }
   if (parts.has('length')) {

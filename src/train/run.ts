@@ -51,6 +51,7 @@ export function openRun(dir: string, opts: { resume: boolean }): Run {
   const lockFile = path.join(dir, 'run.lock');
   takeLock(dir, lockFile);
   const release = () => {
+    process.removeListener('exit', release); // a process that opens many runs keeps no listener per closed one
     if (!held.delete(dir)) return;
     try {
       if (JSON.parse(readFileSync(lockFile, 'utf8')).pid === process.pid) rmSync(lockFile, { force: true });

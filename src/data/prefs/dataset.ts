@@ -39,7 +39,8 @@ export interface PrefDataOptions {
   log?: (s: string) => void;
 }
 
-function renderSide(template: ChatTemplate, prompt: Parameters<ChatTemplate['render']>[0], reply: Parameters<ChatTemplate['render']>[0]): TokenizedSide {
+/** prompt + reply rendered by the template, with the reply's first index. */
+export function renderSide(template: ChatTemplate, prompt: Parameters<ChatTemplate['render']>[0], reply: Parameters<ChatTemplate['render']>[0]): TokenizedSide {
   const start = template.render(prompt).ids.length;
   const full = template.render([...prompt, ...reply]).ids;
   return { ids: Int32Array.from(full), start };

@@ -62,11 +62,11 @@ const FILLER = [
   '경우에 따라서는 그렇고, 경우에 따라서는 그렇지 않습니다.',
 ];
 
-/** The answer with its last words looped: "여행은 언제나 좋죠. 언제나 좋죠. 언제나 좋죠. ..." */
-export function repetitive(answer: string, r: Rng): string {
+/** The answer with its last words looped `repeats` times (4-6 when not given): "여행은 언제나 좋죠. 언제나 좋죠. 언제나 좋죠. ..." */
+export function repetitive(answer: string, r: Rng, repeats?: number): string {
   const words = answer.trim().split(/\s+/);
   const tail = words.slice(-Math.min(words.length, 2 + r.int(2))).join(' ');
-  return [answer.trim(), ...Array.from({ length: 4 + r.int(3) }, () => tail)].join(' ');
+  return [answer.trim(), ...Array.from({ length: repeats ?? 4 + r.int(3) }, () => tail)].join(' ');
 }
 
 /** Non-answers padded to at least 3x the answer's length (and 60 characters), opening by restating the question. */
