@@ -74,7 +74,7 @@ template <class V> HCX_INL void mm_rows_t(const float* A, int64_t lda, int R, co
 template <class V, int NV, int R> HCX_INL void acc_block(const float* P, int ldp, int C, const float* X, int64_t ldx, float* out, int64_t ldo) {
   constexpr int W = VT<V>::W;
   V c[R][NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[r][v] = vload<V>(out + r * ldo + v * W);
@@ -82,22 +82,25 @@ template <class V, int NV, int R> HCX_INL void acc_block(const float* P, int ldp
     V x[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) x[v] = vload<V>(X + j * ldx + v * W);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       V p = vset<V>(P[r * ldp + j]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) c[r][v] += p * x[v];
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) vstore(out + r * ldo + v * W, c[r][v]);
 }
 
+// Narrow column blocks (a head dimension of one or two vectors) take 8 rows at a time, so each loaded
+// vector of X still feeds 8 FMAs and the accumulators fill the registers.
 template <class V, int NV> HCX_INL void acc_rows(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, float* out, int64_t ldo) {
+  constexpr int RB = NV >= 4 ? 4 : 8;
   int i = 0;
-  for (; i + 4 <= R; i += 4) acc_block<V, NV, 4>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
+  for (; i + RB <= R; i += RB) acc_block<V, NV, RB>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
   for (; i < R; i++) acc_block<V, NV, 1>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
 }
 
@@ -113,6 +116,7 @@ template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int 
   constexpr int W = VT<V>::W;
   int d = 0;
   for (; d + 4 * W <= D; d += 4 * W) acc_rows<V, 4>(P, ldp, R, C, X + d, ldx, out + d, ldo);
+  if (d + 2 * W <= D) { acc_rows<V, 2>(P, ldp, R, C, X + d, ldx, out + d, ldo); d += 2 * W; }
   for (; d + W <= D; d += W) acc_rows<V, 1>(P, ldp, R, C, X + d, ldx, out + d, ldo);
   if constexpr (W > 4) {
     if (d < D) mm_rows_acc<typename Narrower<V>::type>(P, ldp, R, C, X + d, ldx, D - d, out + d, ldo);

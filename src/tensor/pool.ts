@@ -18,16 +18,26 @@ function sizeClass(n: number): number {
   return Math.ceil(n / step) * step;
 }
 
-/** A buffer of n floats; zeroed unless `zero` is false (then its contents are arbitrary). */
+/** Larger classes a request may take when its own has no free buffer (each at most 12.5% above the last). */
+const SPILL_CLASSES = 3;
+
+/**
+ * A buffer of n floats; zeroed unless `zero` is false (then its contents are arbitrary). When n's class
+ * has no free buffer, one of the next few larger classes serves it: a step whose row length varies a
+ * little (packed rollouts) reuses warm memory instead of taking fresh pages, which cost a page fault
+ * each on first touch (several microseconds apiece in a VM).
+ */
 export function allocF32(n: number, zero = true): Float32Array {
-  const cls = sizeClass(n);
-  const full = free.get(cls)?.pop();
-  if (full) {
+  let cls = sizeClass(n);
+  for (let k = 0; k <= SPILL_CLASSES; k++, cls = sizeClass(cls + 1)) {
+    const full = free.get(cls)?.pop();
+    if (!full) continue;
     pooledBytes -= cls * 4;
     const buf = cls === n ? full : full.subarray(0, n);
     if (zero) buf.fill(0);
     return buf;
   }
+  cls = sizeClass(n);
   const fresh = new Float32Array(cls);
   return cls === n ? fresh : fresh.subarray(0, n);
 }
@@ -35,8 +45,9 @@ export function allocF32(n: number, zero = true): Float32Array {
 /** Gives a buffer from allocF32 back to the pool; the caller must not use it afterwards. */
 export function release(buf: Float32Array): void {
   const cls = buf.buffer.byteLength / 4;
-  // Only whole allocations of ours come back; anything else is left to the garbage collector.
-  if (buf.byteOffset !== 0 || sizeClass(buf.length) !== cls) return;
+  // Only whole allocations of ours come back (a view from the start of a class-sized buffer, which a
+  // smaller request may have been served from); anything else is left to the garbage collector.
+  if (buf.byteOffset !== 0 || sizeClass(cls) !== cls || buf.length > cls || sizeClass(buf.length) > cls) return;
   const full = buf.length === cls ? buf : new Float32Array(buf.buffer, 0, cls);
   let list = free.get(cls);
   if (!list) free.set(cls, (list = []));

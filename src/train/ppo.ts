@@ -16,7 +16,7 @@ import { padId, trainingTemplate } from '../data/chat/template.js';
 import { shuffled } from '../data/chat/dataset.js';
 import { openScoreModel, type ScoreModel } from '../model/score_head.js';
 import type { Transformer } from '../model/transformer.js';
-import { AdamW, backward, F, noGrad, tidy } from '../tensor/index.js';
+import { AdamW, backward, F, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { saveRunTokenizer } from './run_tokenizer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineChartSvg } from './plot.js';
@@ -175,42 +175,54 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
     // 1. rollout
     const ro = await rollout(engine, batch.map((p) => p.ids), { n: cfg.samplesPerPrompt, temperature: cfg.temperature, maxTokens: cfg.maxNewTokens, stopTokens, seed: cfg.seed * 1000003 + it });
     const samples = ro.samples;
-    // 2. scoring, on the packed batches the first epoch will train on (so its first ratio is exactly 1)
+    // 2. scoring, on the packed batches the first epoch will train on (so its first ratio is exactly 1).
+    // Scoring and update share one scope: the first training micro-batch reuses the scoring forward of
+    // the policy and value network (their graphs kept until it backpropagates) instead of repeating it.
     const tScore = performance.now();
-    const first = layout(samples, cfg, c.rowLen, batchRows, pad, shuffled(samples.length, cfg.seed * 7919 + it));
+    let scoreS = 0, tTrain = 0, u!: UpdateStats, scores!: number[];
     const logp: Float32Array[] = new Array(samples.length), ref: Float32Array[] = new Array(samples.length);
     const vals: Float32Array[] = new Array(samples.length), raw = new Float32Array(samples.length);
-    for (const b of first.flat()) {
-      // The policy's old log-probs come from the training forward itself (graph recorded, never
-      // differentiated): the inference path fuses kernels and rounds differently in the last bits.
-      const lp = tidy(() => perSequence(tokenLogprobs(policy, b, cfg.temperature).logp.data, b));
-      tidy(() => noGrad(() => {
-        const rp = perSequence(tokenLogprobs(reference, b, cfg.temperature).logp.data, b);
-        const vp = perSequence(tokenValues(value, b).data, b);
-        const sc = sequenceScores(rm, b);
-        b.members.forEach((m, k) => { logp[m] = lp[k]; ref[m] = rp[k]; vals[m] = vp[k]; raw[m] = sc[k]; });
+    const first = layout(samples, cfg, c.rowLen, batchRows, pad, shuffled(samples.length, cfg.seed * 7919 + it));
+    // 3. rewards, GAE, whitening; 4. update
+    const advantagesAndUpdate = (reuse: Reused | null) => {
+      const kls = samples.map((_, i) => tokenKl(logp[i], ref[i], cfg.klEstimator));
+      scores = samples.map((s, i) => normalise(raw[i]) - (s.ended ? 0 : cfg.missingEosPenalty));
+      const g = samples.map((_, i) => gae(tokenRewards(kls[i], scores[i], cfg.klCoef), vals[i], cfg.gamma, cfg.lambda));
+      const adv = whiten(g.map((x) => x.advantages));
+      const scored: Scored[] = samples.map((s, i) => ({
+        logp: logp[i], values: vals[i], advantages: adv[i], returns: g[i].returns, ulMask: Float32Array.from(repeatedNgramMask(s.response, cfg.unlikelihoodN)),
       }));
-    }
-    if (!norm) {
+      scoreS = (performance.now() - tScore) / 1000;
+      tTrain = performance.now();
+      u = update(cfg, c, scored, samples, first, opt, () => scheduledLr(cfg, optStep, totalSteps), () => ++optStep, lastSaved, reuse);
+    };
+    const needBaseline = tidy(() => {
+      let reuse: Reused | null = null;
+      for (const b of first.flat()) {
+        // The policy's old log-probs come from the training forward itself (graph recorded): the
+        // inference path fuses kernels and rounds differently in the last bits.
+        const fwd = (): Reused => ({ b, ...tokenLogprobs(policy, b, cfg.temperature), values: tokenValues(value, b) });
+        const f = reuse ? tidy(() => { const r = fwd(); return { lp: perSequence(r.logp.data, b), vp: perSequence(r.values.data, b) }; })
+          : (reuse = fwd(), { lp: perSequence(reuse.logp.data, b), vp: perSequence(reuse.values.data, b) });
+        tidy(() => noGrad(() => {
+          const rp = perSequence(tokenLogprobs(reference, b, cfg.temperature).logp.data, b);
+          const sc = sequenceScores(rm, b);
+          b.members.forEach((m, k) => { logp[m] = f.lp[k]; ref[m] = rp[k]; vals[m] = f.vp[k]; raw[m] = sc[k]; });
+        }));
+      }
+      if (!norm) return true;
+      advantagesAndUpdate(reuse);
+      return false;
+    });
+    if (needBaseline) {
       const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
       const std = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, raw.length - 1)) || 1;
       norm = { mean, std };
       log(`ppo: the reward model records no normalisation; using its scores on the SFT policy's first ${raw.length} samples: mean ${mean.toFixed(4)}, std ${std.toFixed(4)}`);
       await evaluate(0); // still the SFT policy: nothing has been updated yet
       if (stopReason) break;
+      tidy(() => advantagesAndUpdate(null)); // the scoring graphs are gone with their scope: the update recomputes
     }
-    // 3. rewards, GAE, whitening
-    const kls = samples.map((_, i) => tokenKl(logp[i], ref[i], cfg.klEstimator));
-    const scores = samples.map((s, i) => normalise(raw[i]) - (s.ended ? 0 : cfg.missingEosPenalty));
-    const g = samples.map((_, i) => gae(tokenRewards(kls[i], scores[i], cfg.klCoef), vals[i], cfg.gamma, cfg.lambda));
-    const adv = whiten(g.map((x) => x.advantages));
-    const scored: Scored[] = samples.map((s, i) => ({
-      logp: logp[i], values: vals[i], advantages: adv[i], returns: g[i].returns, ulMask: Float32Array.from(repeatedNgramMask(s.response, cfg.unlikelihoodN)),
-    }));
-    const scoreS = (performance.now() - tScore) / 1000;
-    // 4. update
-    const tTrain = performance.now();
-    const u = update(cfg, c, scored, samples, first, opt, () => scheduledLr(cfg, optStep, totalSteps), () => ++optStep, lastSaved);
     engine.blocks.resetPrefixCache(); // cached prompt KV was computed by the old weights
     const trainS = (performance.now() - tTrain) / 1000;
     const n = samples.length;
@@ -330,9 +342,12 @@ interface UpdateStats {
   firstMinibatch: { meanRatio: number; clipfrac: number } | null;
 }
 
-/** The PPO epochs over one iteration's rollouts. */
+/** The scoring forward of one micro-batch with its graphs: the first training micro-batch's forward. */
+export interface Reused { b: PackedRollout; logp: Tensor; logits: Tensor; rowMask: Float32Array; values: Tensor }
+
+/** The PPO epochs over one iteration's rollouts; `reuse` (the first epoch's first micro-batch) skips that forward. */
 export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen' | 'pad' | 'log'>, scored: Scored[], samples: readonly RolloutSample[], first: PackedRollout[][],
-  opt: AdamW, lr: () => number, nextStep: () => number, lastGood: string): UpdateStats {
+  opt: AdamW, lr: () => number, nextStep: () => number, lastGood: string, reuse: Reused | null = null): UpdateStats {
   const acc = { pl: 0, vl: 0, ul: 0, cf: 0, vcf: 0, kl: 0, tokens: 0, ent: 0, entN: 0 };
   const st: UpdateStats = { policyLoss: 0, valueLoss: 0, ulLoss: 0, clipfrac: 0, vfClipfrac: 0, approxKl: 0, entropy: 0, epochsRun: 0, skipped: 0, lr: 0, gradNorm: 0, firstMinibatch: null };
   const field = (k: keyof Scored) => scored.map((s) => s[k]);
@@ -345,9 +360,10 @@ export function update(cfg: PpoConfig, c: Pick<Ctx, 'policy' | 'value' | 'rowLen
       for (const b of micro) {
         tidy(() => {
           const n = b.mask.reduce((x, y) => x + y, 0);
-          const { logp, logits, rowMask } = tokenLogprobs(c.policy, b, cfg.temperature);
+          const pre = epoch === 0 && reuse?.b === b ? reuse : null;
+          const { logp, logits, rowMask } = pre ?? tokenLogprobs(c.policy, b, cfg.temperature);
           const pg = policyLoss(logp, toRows(field('logp'), b), toRows(field('advantages'), b), b.mask, { clip: cfg.clipRange, logRatioClamp: cfg.logRatioClamp });
-          const vf = valueLoss(tokenValues(c.value, b), toRows(field('values'), b), toRows(field('returns'), b), b.mask, cfg.clipRangeValue);
+          const vf = valueLoss(pre?.values ?? tokenValues(c.value, b), toRows(field('values'), b), toRows(field('returns'), b), b.mask, cfg.clipRangeValue);
           // The losses are means over this micro-batch's tokens; weight them to the minibatch's token mean.
           const w = count > 0 ? n / count : 0;
           let loss = F.add(pg.loss, F.scale(vf.loss, cfg.vfCoef));

@@ -1,6 +1,6 @@
-// Finished rollouts as packed training rows: whole prompt+response sequences placed by best-fit
-// decreasing into rows of a fixed length, positions restarting and a segment id per sequence, so
-// attention stays inside each one. Every response token t of a sequence is predicted at one flat row
+// Finished rollouts as packed training rows: whole prompt+response sequences side by side, one row per
+// batch padded to a multiple of 128 tokens (or by best-fit decreasing into rows of a fixed length), positions restarting and
+// a segment id per sequence, so attention stays inside each one. Every response token t of a sequence is predicted at one flat row
 // index (the position before it): log-probabilities, values and every per-token loss live on those
 // rows, the rest of the row (prompt, padding) is masked out. The policy, reference, value and reward
 // networks all score these same packed batches.
@@ -30,11 +30,37 @@ export interface PackedRollout {
   mask: Float32Array;
 }
 
-/** Packs sequences `idx` into rows of T tokens (one batch of however many rows that takes). */
+/** Packs sequences `idx` into rows of T tokens by best-fit decreasing (one batch of however many rows that takes). */
 export function packRollouts(seqs: readonly Sequence[], idx: readonly number[], T: number, pad: number): PackedRollout {
+  const lens = checkedLengths(seqs, idx, T);
+  return fillRows(seqs, idx, bestFitDecreasing(lens, T), T, pad);
+}
+
+/** Packed rows are padded to a multiple of this many tokens, so buffer sizes repeat from step to step. */
+export const ROW_QUANTUM = 128;
+
+/**
+ * Packs sequences `idx`, in order, into one row as long as they are together, rounded up to a multiple
+ * of `quantum` tokens (padding below one quantum instead of up to a whole row; the rounding keeps the
+ * activation sizes to a few values, which the buffer pool then reuses instead of faulting in fresh
+ * pages for every new length). The attention kernel skips the key tiles of other segments, so a long
+ * row costs what its sequences do; positions restart per sequence, so each stays within the model's
+ * context (`maxLen`).
+ */
+export function packRow(seqs: readonly Sequence[], idx: readonly number[], maxLen: number, pad: number, quantum = ROW_QUANTUM): PackedRollout {
+  const lens = checkedLengths(seqs, idx, maxLen);
+  const total = lens.reduce((a, n) => a + n, 0);
+  return fillRows(seqs, idx, [idx.map((_, k) => k)], Math.max(1, Math.ceil(total / quantum) * quantum), pad);
+}
+
+function checkedLengths(seqs: readonly Sequence[], idx: readonly number[], T: number): number[] {
   const lens = idx.map((i) => seqs[i].promptIds.length + seqs[i].response.length);
   for (const [k, n] of lens.entries()) if (n > T) throw new Error(`rollout sequence ${idx[k]} has ${n} tokens, rows hold ${T} (raise rowLen)`);
-  const rows = bestFitDecreasing(lens, T);
+  return lens;
+}
+
+/** The batch of `rows` (each a list of indices into idx) in rows of T tokens, the rest padding. */
+function fillRows(seqs: readonly Sequence[], idx: readonly number[], rows: number[][], T: number, pad: number): PackedRollout {
   const B = rows.length, N = B * T;
   const ids = new Int32Array(N).fill(pad), positions = new Int32Array(N), segmentIds = new Int32Array(N), targets = new Int32Array(N).fill(IGNORE);
   const mask = new Float32Array(N);
@@ -64,18 +90,20 @@ export function packRollouts(seqs: readonly Sequence[], idx: readonly number[], 
   return { ids, positions, segmentIds, targets, B, T, members, predRows, ends: Int32Array.from(ends), mask };
 }
 
-/** Splits `order` into packed batches of at most `rowsPerBatch` rows each (greedy, in order). */
+/**
+ * Splits `order` into batches of at most rowsPerBatch * T tokens (greedy, in order), each packed as one row
+ * (packRow): the same tokens per forward as rowsPerBatch rows of T, with padding under one quantum.
+ */
 export function packInBatches(seqs: readonly Sequence[], order: readonly number[], T: number, rowsPerBatch: number, pad: number): PackedRollout[] {
   const out: PackedRollout[] = [];
   let cur: number[] = [], tokens = 0;
   for (const i of order) {
     const n = seqs[i].promptIds.length + seqs[i].response.length;
-    // A batch holds about rowsPerBatch * T tokens; best-fit decreasing may need a row more, so leave slack.
-    if (cur.length && tokens + n > rowsPerBatch * T * 0.9) { out.push(packRollouts(seqs, cur, T, pad)); cur = []; tokens = 0; }
+    if (cur.length && tokens + n > rowsPerBatch * T) { out.push(packRow(seqs, cur, T, pad)); cur = []; tokens = 0; }
     cur.push(i);
     tokens += n;
   }
-  if (cur.length) out.push(packRollouts(seqs, cur, T, pad));
+  if (cur.length) out.push(packRow(seqs, cur, T, pad));
   return out;
 }
 

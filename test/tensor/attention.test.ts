@@ -11,6 +11,9 @@ const cases: [number, number, number, number, number, number][] = [
   [1, 33, 33, 2, 1, 7],
   [1, 70, 70, 2, 2, 16],
   [1, 130, 130, 4, 1, 64],
+  // head dims of two vectors (AVX-512) and of two plus a narrower one: the 8-row P.V / dK / dV / dQ blocks
+  [1, 70, 70, 4, 2, 32],
+  [1, 37, 37, 2, 1, 40],
 ];
 
 for (const [B, T, S, Hq, Hkv, D] of cases) {

@@ -23,3 +23,22 @@ test('a 1,000-step training loop keeps RSS flat (buffers are reused, not realloc
   // Each step allocates ~1 MiB of tensors; without reuse 900 steps would add hundreds of MiB before GC.
   assert.ok(grown < 8, `RSS grew by ${grown.toFixed(1)} MiB between step 100 and step 1000`);
 });
+
+test('the pool serves a request from a slightly larger free class, and the view returns to that class', async () => {
+  const { allocF32, release, clearPool, poolStats } = await import('../../src/tensor/pool.js');
+  clearPool();
+  const big = allocF32(200_000); // class 212,992 (steps of 2^14 between 2^17 and 2^18)
+  release(big);
+  assert.equal(poolStats().pooledBytes, 212_992 * 4);
+  const small = allocF32(181_000, false); // its own class (196,608) is empty: the next one up serves it
+  assert.equal(small.length, 181_000);
+  assert.equal(small.buffer, big.buffer);
+  assert.equal(poolStats().pooledBytes, 0);
+  release(small);
+  assert.equal(poolStats().pooledBytes, 212_992 * 4, 'the view went back whole, to its buffer\'s class');
+  const far = allocF32(100_000); // more than three classes below: a fresh buffer, the big one stays pooled
+  assert.notEqual(far.buffer, big.buffer);
+  release(new Float32Array(212_992).subarray(1)); // not one of ours (offset view): ignored
+  assert.equal(poolStats().pooledBytes, 212_992 * 4);
+  clearPool();
+});
