@@ -8,153 +8,22 @@
 // Segment ids (optional, int32 [B, S] over absolute positions) make the mask block-diagonal for packed
 // sequences: a query sees only keys of its own segment. A (query tile, key tile) pair whose segment
 // ranges do not meet is skipped outright; only tiles that straddle a boundary are masked per element.
-// position qOffset + i and, when causal, sees keys 0 ..= qOffset + i (qOffset > 0 for a KV cache), or with a
-// sliding window W only the last W of them: keys qOffset + i - W + 1 ..= qOffset + i.
+// When every segment is one contiguous run and queries are the keys (causal training on packed rows),
+// the kernels go varlen instead (FlashAttention's cu_seqlens): tiles are aligned to each segment's
+// start, so no tile straddles two sequences and short sequences waste no tile work on their neighbours.
+// With a causal sliding window W a query sees only the last W keys: qOffset + i - W + 1 ..= qOffset + i.
 #include <cmath>
 #include <vector>
 #include <cstring>
+#include <unordered_set>
 #include "napi_util.h"
 #include "simd.h"
 #include "threadpool.h"
+#include "attention_tiles.h"
 
 namespace hcx {
 
 constexpr int BQ = 64, BK = 64;
-
-// Register-blocked tile products. Four rows of the left operand times NV vectors of columns keep
-// 4*NV accumulators in registers: per step, NV vector loads and 4 broadcasts feed 4*NV FMAs.
-
-// out[i][j0 .. j0+NV*W) = sum_d A[i*lda + d] * Bt[d*ldb + j]  for rows i0..i0+R (R <= 4)
-template <class V, int NV, int R> HCX_INL void mmt_block(const float* A, int64_t lda, const float* Bt, int ldb, int D, float* out, int ldo) {
-  constexpr int W = VT<V>::W;
-  V c[R][NV];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) c[r][v] = V{};
-  for (int d = 0; d < D; d++) {
-    V b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) b[v] = vload<V>(Bt + d * ldb + v * W);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-      V a = vset<V>(A[r * lda + d]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) c[r][v] += a * b[v];
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) vstore(out + r * ldo + v * W, c[r][v]);
-}
-
-template <class V, int NV> HCX_INL void mmt_rows(const float* A, int64_t lda, int R, const float* Bt, int ldb, int D, float* out, int ldo) {
-  int i = 0;
-  for (; i + 4 <= R; i += 4) mmt_block<V, NV, 4>(A + i * lda, lda, Bt, ldb, D, out + i * ldo, ldo);
-  for (; i < R; i++) mmt_block<V, NV, 1>(A + i * lda, lda, Bt, ldb, D, out + i * ldo, ldo);
-}
-
-// out[i][0..C) = sum_d A[i*lda + d] * Bt[d*ldb + j]  (vectorised over j)
-template <class V> HCX_INL void mm_rows_t(const float* A, int64_t lda, int R, const float* Bt, int ldb, int C, int D,
-                                          float* out, int ldo) {
-  constexpr int W = VT<V>::W;
-  int j = 0;
-  for (; j + 4 * W <= C; j += 4 * W) mmt_rows<V, 4>(A, lda, R, Bt + j, ldb, D, out + j, ldo);
-  for (; j + W <= C; j += W) mmt_rows<V, 1>(A, lda, R, Bt + j, ldb, D, out + j, ldo);
-  for (; j < C; j++)
-    for (int i = 0; i < R; i++) {
-      float s = 0;
-      for (int d = 0; d < D; d++) s += A[i * lda + d] * Bt[d * ldb + j];
-      out[i * ldo + j] = s;
-    }
-}
-
-// out[i*ldo + d0 .. d0+NV*W) += sum_j P[i*ldp + j] * X[j*ldx + d]  for rows i0..i0+R (R <= 4)
-template <class V, int NV, int R> HCX_INL void acc_block(const float* P, int ldp, int C, const float* X, int64_t ldx, float* out, int64_t ldo) {
-  constexpr int W = VT<V>::W;
-  V c[R][NV];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) c[r][v] = vload<V>(out + r * ldo + v * W);
-  for (int j = 0; j < C; j++) {
-    V x[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) x[v] = vload<V>(X + j * ldx + v * W);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-      V p = vset<V>(P[r * ldp + j]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) c[r][v] += p * x[v];
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) vstore(out + r * ldo + v * W, c[r][v]);
-}
-
-// Narrow column blocks (a head dimension of one or two vectors) take 8 rows at a time, so each loaded
-// vector of X still feeds 8 FMAs and the accumulators fill the registers.
-template <class V, int NV> HCX_INL void acc_rows(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, float* out, int64_t ldo) {
-  constexpr int RB = NV >= 4 ? 4 : 8;
-  int i = 0;
-  for (; i + RB <= R; i += RB) acc_block<V, NV, RB>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
-  for (; i < R; i++) acc_block<V, NV, 1>(P + i * ldp, ldp, C, X, ldx, out + i * ldo, ldo);
-}
-
-// The next narrower vector type: a head dimension below the native width (8 with AVX-512) still runs in
-// vectors rather than in the scalar remainder loop.
-template <class V> struct Narrower;
-template <> struct Narrower<v16f> { typedef v8f type; };
-template <> struct Narrower<v8f> { typedef v4f type; };
-
-// out[i*ldo + 0..D) += sum_j P[i*ldp + j] * X[j*ldx + 0..D)  (vectorised over D)
-template <class V> HCX_INL void mm_rows_acc(const float* P, int ldp, int R, int C, const float* X, int64_t ldx, int D,
-                                            float* out, int64_t ldo) {
-  constexpr int W = VT<V>::W;
-  int d = 0;
-  for (; d + 4 * W <= D; d += 4 * W) acc_rows<V, 4>(P, ldp, R, C, X + d, ldx, out + d, ldo);
-  if (d + 2 * W <= D) { acc_rows<V, 2>(P, ldp, R, C, X + d, ldx, out + d, ldo); d += 2 * W; }
-  for (; d + W <= D; d += W) acc_rows<V, 1>(P, ldp, R, C, X + d, ldx, out + d, ldo);
-  if constexpr (W > 4) {
-    if (d < D) mm_rows_acc<typename Narrower<V>::type>(P, ldp, R, C, X + d, ldx, D - d, out + d, ldo);
-    return;
-  }
-  for (; d < D; d++)
-    for (int i = 0; i < R; i++) {
-      float s = out[i * ldo + d];
-      for (int j = 0; j < C; j++) s += P[i * ldp + j] * X[j * ldx + d];
-      out[i * ldo + d] = s;
-    }
-}
-
-// s[j] = exp(s[j] - c) for j < n, vectorised; returns the sum.
-template <class V> HCX_INL float exp_shift(float* s, int n, float c) {
-  constexpr int W = VT<V>::W;
-  V acc{};
-  int j = 0;
-  for (; j + W <= n; j += W) {
-    V e = vexp<V>(vload<V>(s + j) - c);
-    vstore(s + j, e);
-    acc += e;
-  }
-  float sum = vsum(acc);
-  for (; j < n; j++) { s[j] = std::exp(s[j] - c); sum += s[j]; }
-  return sum;
-}
-
-// max(init, s[0..n)) with vector lanes (a scalar running max compiles to a store-forwarding chain).
-template <class V> HCX_INL float max_row(const float* s, int n, float init) {
-  constexpr int W = VT<V>::W;
-  V m = vset<V>(init);
-  int j = 0;
-  for (; j + W <= n; j += W) m = vmax(m, vload<V>(s + j));
-  float r = vmaxr(m);
-  for (; j < n; j++) r = s[j] > r ? s[j] : r;
-  return r;
-}
 
 struct Dims {
   int64_t B, T, S, Hq, Hkv, D, qOffset;
@@ -220,22 +89,76 @@ HCX_INL int mask_segment(const Dims& d, int64_t b, int64_t t, int64_t k0, float*
   return seen;
 }
 
+// A run of keys that query tiles attend within, its key tiles aligned to its start. Without varlen:
+// one span per batch row (all S keys). Varlen: one span per segment. tile0 indexes its first key tile
+// in the packed K/V.
+struct Span { int64_t b, start, len, tile0; };
+// A query tile (forward) or key tile (backward) of a span: rows r0 .. r0 + n.
+struct Tile { int64_t span, r0, n; };
+
+struct Layout {
+  std::vector<Span> spans;
+  std::vector<Tile> qtiles, ktiles;
+  int64_t ntiles = 0;  // key tiles over all spans
+  bool varlen = false;
+
+  // Varlen when every segment of every row is one contiguous run, queries are the keys and the mask is
+  // causal, and the runs do not multiply the tiles (many one-token segments would); else the grid.
+  void build(const Dims& d) {
+    spans.clear(); qtiles.clear(); ktiles.clear();
+    int64_t grid = d.B * ((d.S + BK - 1) / BK);
+    varlen = d.seg && d.causal && d.qOffset == 0 && d.T == d.S && runs(d) && ntiles <= 2 * grid;
+    if (!varlen) {
+      spans.clear();
+      for (int64_t b = 0; b < d.B; b++) spans.push_back({b, 0, d.S, b * ((d.S + BK - 1) / BK)});
+      ntiles = grid;
+    }
+    for (int64_t i = 0; i < (int64_t)spans.size(); i++) {
+      const Span& sp = spans[i];
+      // Grid query tiles cover the T queries (they sit at qOffset + row among the S keys).
+      int64_t qlen = varlen ? sp.len : d.T, qstart = varlen ? sp.start : 0;
+      for (int64_t r = 0; r < qlen; r += BQ) qtiles.push_back({i, qstart + r, std::min<int64_t>(BQ, qlen - r)});
+      for (int64_t r = 0; r < sp.len; r += BK) ktiles.push_back({i, sp.start + r, std::min<int64_t>(BK, sp.len - r)});
+    }
+  }
+
+ private:
+  bool runs(const Dims& d) {
+    std::unordered_set<int32_t> seen;
+    ntiles = 0;
+    for (int64_t b = 0; b < d.B; b++) {
+      seen.clear();
+      const int32_t* row = d.seg + b * d.S;
+      for (int64_t s = 0; s < d.S;) {
+        int32_t id = row[s];
+        if (!seen.insert(id).second) return false;  // a segment in two runs: masks are needed
+        int64_t e = s + 1;
+        while (e < d.S && row[e] == id) e++;
+        spans.push_back({b, s, e - s, ntiles});
+        ntiles += (e - s + BK - 1) / BK;
+        s = e;
+      }
+    }
+    return true;
+  }
+};
+
 // Operands laid out once per call so that no tile is copied per (query tile, key tile) pair:
-// Q pre-scaled in its own layout; K and V transposed tile by tile, [B, Hkv, S/BK, D, BK], so each
+// Q pre-scaled in its own layout; K and V transposed tile by tile, [Hkv, tiles, D, BK], so each
 // key tile is one contiguous block (a [D, S] layout would put its rows S floats apart, and a stride
 // that is a multiple of 4 KiB maps every row to the same L1 set).
 struct Packed {
   std::vector<float> qs, kt, vt;
-  int64_t nkb = 0;
-  int64_t tileOff(const Dims& d, int64_t b, int64_t kh, int64_t kb) const { return ((b * d.Hkv + kh) * nkb + kb) * d.D * BK; }
+  int64_t ntiles = 0;
+  int64_t tileOff(const Dims& d, int64_t kh, int64_t tile) const { return (kh * ntiles + tile) * d.D * BK; }
 };
 
-static void pack(const Dims& d, const float* q, const float* k, const float* v, bool withVt, Packed& p) {
+static void pack(const Dims& d, const Layout& L, const float* q, const float* k, const float* v, bool withVt, Packed& p) {
   // Sizes only grow, so a training loop reuses the same memory every call (a fresh multi-MB vector
-  // per call costs page faults and a memset). Tile columns past S are never read, so no clearing.
+  // per call costs page faults and a memset). Tile columns past a span's end are never read, so no clearing.
   p.qs.resize(d.B * d.T * d.Hq * d.D);
-  p.nkb = (d.S + BK - 1) / BK;
-  p.kt.resize(d.B * d.Hkv * p.nkb * d.D * BK);
+  p.ntiles = L.ntiles;
+  p.kt.resize(d.Hkv * p.ntiles * d.D * BK);
   if (withVt) p.vt.resize(p.kt.size());
   parallel_for(d.B * d.T, 64, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; r++) {
@@ -244,13 +167,15 @@ static void pack(const Dims& d, const float* q, const float* k, const float* v, 
       for (int64_t x = 0; x < d.Hq * d.D; x++) dst[x] = src[x] * d.scale;
     }
   });
-  parallel_for(d.B * d.Hkv, 1, [&](int64_t g0, int64_t g1, int) {
+  int64_t nsp = (int64_t)L.spans.size();
+  parallel_for(nsp * d.Hkv, 1, [&](int64_t g0, int64_t g1, int) {
     for (int64_t g = g0; g < g1; g++) {
-      int64_t b = g / d.Hkv, kh = g % d.Hkv;
-      for (int64_t s = 0; s < d.S; s++) {
-        const float* kr = k + d.krow(b, s, kh);
-        const float* vr = v + d.krow(b, s, kh);
-        int64_t off = p.tileOff(d, b, kh, s / BK) + s % BK;
+      const Span& sp = L.spans[g % nsp];
+      int64_t kh = g / nsp;
+      for (int64_t j = 0; j < sp.len; j++) {
+        const float* kr = k + d.krow(sp.b, sp.start + j, kh);
+        const float* vr = v + d.krow(sp.b, sp.start + j, kh);
+        int64_t off = p.tileOff(d, kh, sp.tile0 + j / BK) + j % BK;
         for (int64_t x = 0; x < d.D; x++) {
           p.kt[off + x * BK] = kr[x];
           if (withVt) p.vt[off + x * BK] = vr[x];
@@ -260,23 +185,24 @@ static void pack(const Dims& d, const float* q, const float* k, const float* v, 
   });
 }
 
+// Query tile qt of head h. Without varlen, tile pairs whose segments do not meet are skipped and
+// straddling ones masked; with varlen (d.seg cleared) every pair is inside one sequence.
 template <class V>
-HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o, float* lse, int64_t task) {
+HCX_INL void fwd_task(const Dims& d, const Layout& L, const Packed& pk, const float* v, float* o, float* lse, const Tile& qt, int64_t h) {
   const int D = (int)d.D;
-  int64_t nqb = (d.T + BQ - 1) / BQ;
-  int64_t qb = task % nqb, h = (task / nqb) % d.Hq, b = task / (nqb * d.Hq);
-  int64_t kh = h / (d.Hq / d.Hkv);
-  int64_t q0 = qb * BQ;
-  int nq = (int)std::min<int64_t>(BQ, d.T - q0);
+  const Span& sp = L.spans[qt.span];
+  const int64_t b = sp.b, kh = h / (d.Hq / d.Hkv), q0 = qt.r0;
+  const int nq = (int)qt.n;
   const int64_t ldq = d.Hq * d.D, ldv = d.Hkv * d.D;
   const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
   std::vector<float> O(BQ * D, 0.f), Sb(BQ * BK), m(BQ, -INFINITY), l(BQ, 0.f);
-  int64_t kend = d.visible(q0 + nq - 1);
-  for (int64_t k0 = d.first(q0) / BK * BK; k0 < kend; k0 += BK) {
-    if (d.disjoint(b, qb, k0 / BK)) continue;
-    bool mixed = !d.uniform(b, qb, k0 / BK);
+  int64_t kend = std::min<int64_t>(sp.start + sp.len, d.visible(q0 + nq - 1));
+  for (int64_t k0 = sp.start + std::max<int64_t>(0, d.first(q0) - sp.start) / BK * BK; k0 < kend; k0 += BK) {
+    int64_t kt = (k0 - sp.start) / BK;
+    if (d.disjoint(b, q0 / BQ, kt)) continue;
+    bool mixed = !d.uniform(b, q0 / BQ, kt);
     int nk = (int)std::min<int64_t>(BK, kend - k0);
-    mm_rows_t<V>(Qs, ldq, nq, pk.kt.data() + pk.tileOff(d, b, kh, k0 / BK), BK, nk, D, Sb.data(), BK);
+    mm_rows_t<V>(Qs, ldq, nq, pk.kt.data() + pk.tileOff(d, kh, sp.tile0 + kt), BK, nk, D, Sb.data(), BK, true);  // tiles are BK wide
     for (int i = 0; i < nq; i++) {
       float* s = &Sb[i * BK];
       // Keys j0 <= j < lim are visible to this row; a row may see none of this tile.
@@ -305,43 +231,44 @@ HCX_INL void fwd_task(const Dims& d, const Packed& pk, const float* v, float* o,
   }
 }
 
+// Key tile kt of KV head kh, against the query tiles of its span that see it.
 template <class V>
-HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const float* go, const float* lse,
-                      const float* delta, float* gq_t, float* gk, float* gv, int64_t task) {
+HCX_INL void bwd_task(const Dims& d, const Layout& L, const Packed& pk, const float* k, const float* go, const float* lse,
+                      const float* delta, float* gq_t, float* gk, float* gv, const Tile& ktile, int64_t kh) {
   const int D = (int)d.D;
-  int64_t nkb = (d.S + BK - 1) / BK;
-  int64_t kb = task % nkb, kh = (task / nkb) % d.Hkv, b = task / (nkb * d.Hkv);
-  int64_t group = d.Hq / d.Hkv;
-  int64_t k0 = kb * BK;
-  int nk = (int)std::min<int64_t>(BK, d.S - k0);
+  const Span& sp = L.spans[ktile.span];
+  const int64_t b = sp.b, group = d.Hq / d.Hkv, k0 = ktile.r0, kb = (k0 - sp.start) / BK;
+  const int nk = (int)ktile.n;
   const int64_t ldq = d.Hq * d.D, ldk = d.Hkv * d.D;
   const float* Kb = k + d.krow(b, k0, kh);
-  const float* Kt = pk.kt.data() + pk.tileOff(d, b, kh, kb);
-  const float* Vt = pk.vt.data() + pk.tileOff(d, b, kh, kb);
+  const float* Kt = pk.kt.data() + pk.tileOff(d, kh, sp.tile0 + kb);
+  const float* Vt = pk.vt.data() + pk.tileOff(d, kh, sp.tile0 + kb);
   std::vector<float> dK(BK * D, 0.f), dV(BK * D, 0.f), P(BQ * BK), PT(BK * BQ), dP(BQ * BK);
+  // Query rows of the span (varlen: its own rows; grid: all T), tiles aligned to its first.
+  const int64_t qbase = L.varlen ? sp.start : 0, qlimit = L.varlen ? sp.start + sp.len : d.T;
   // First query row that sees key k0: qOffset + t >= k0.
   int64_t tstart = d.causal ? std::max<int64_t>(0, k0 - d.qOffset) : 0;
   // Past the last query row whose window still reaches the tile's last key: qOffset + t + 1 - W <= k0 + nk - 1.
-  int64_t tend = d.window > 0 ? std::min<int64_t>(d.T, k0 + nk - 1 + d.window - d.qOffset) : d.T;
+  int64_t tend = d.window > 0 ? std::min<int64_t>(qlimit, k0 + nk - 1 + d.window - d.qOffset) : qlimit;
   for (int64_t hh = 0; hh < group; hh++) {
     int64_t h = kh * group + hh;
-    for (int64_t q0 = (tstart / BQ) * BQ; q0 < tend; q0 += BQ) {
+    for (int64_t q0 = qbase + std::max<int64_t>(0, tstart - qbase) / BQ * BQ; q0 < tend; q0 += BQ) {
       if (d.disjoint(b, q0 / BQ, kb)) continue;
       bool mixed = !d.uniform(b, q0 / BQ, kb);
-      int nq = (int)std::min<int64_t>(BQ, d.T - q0);
+      int nq = (int)std::min<int64_t>(BQ, qlimit - q0);
       const float* Qs = pk.qs.data() + d.qrow(b, q0, h);
       const float* dO = go + d.qrow(b, q0, h);
-      mm_rows_t<V>(Qs, ldq, nq, Kt, BK, nk, D, P.data(), BK);
-      mm_rows_t<V>(dO, ldq, nq, Vt, BK, nk, D, dP.data(), BK);
+      mm_rows_t<V>(Qs, ldq, nq, Kt, BK, nk, D, P.data(), BK, true);
+      mm_rows_t<V>(dO, ldq, nq, Vt, BK, nk, D, dP.data(), BK, true);
       for (int i = 0; i < nq; i++) {
         int64_t row = (b * d.Hq + h) * d.T + q0 + i;
-        float L = lse[row], Di = delta[row];
+        float Lr = lse[row], Di = delta[row];
         int lim = (int)std::max<int64_t>(0, std::min<int64_t>(nk, d.visible(q0 + i) - k0));
         int j0 = (int)std::min<int64_t>(lim, std::max<int64_t>(0, d.first(q0 + i) - k0));
         float* p = &P[i * BK];
         float* dp = &dP[i * BK];
         if (lim > j0 && mixed) mask_segment(d, b, q0 + i, k0, p, j0, lim);  // exp(-inf) below gives 0
-        exp_shift<V>(p + j0, lim - j0, L);
+        exp_shift<V>(p + j0, lim - j0, Lr);
         for (int j = j0; j < lim; j++) dp[j] = p[j] * (dp[j] - Di);  // dS
         for (int j = 0; j < j0; j++) { p[j] = 0.f; dp[j] = 0.f; }
         for (int j = lim; j < nk; j++) { p[j] = 0.f; dp[j] = 0.f; }
@@ -364,10 +291,18 @@ HCX_INL void bwd_task(const Dims& d, const Packed& pk, const float* k, const flo
   }
 }
 
-HCX_TARGET_512 static void fwd_512(const Dims& d, const Packed& p, const float* v, float* o, float* l, int64_t t) { fwd_task<v16f>(d, p, v, o, l, t); }
-HCX_TARGET_256 static void fwd_256(const Dims& d, const Packed& p, const float* v, float* o, float* l, int64_t t) { fwd_task<v8f>(d, p, v, o, l, t); }
-HCX_TARGET_512 static void bwd_512(const Dims& d, const Packed& p, const float* k, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v16f>(d, p, k, go, l, dl, gq, gk, gv, t); }
-HCX_TARGET_256 static void bwd_256(const Dims& d, const Packed& p, const float* k, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, int64_t t) { bwd_task<v8f>(d, p, k, go, l, dl, gq, gk, gv, t); }
+HCX_TARGET_512 static void fwd_512(const Dims& d, const Layout& L, const Packed& p, const float* v, float* o, float* l, const Tile& t, int64_t h) { fwd_task<v16f>(d, L, p, v, o, l, t, h); }
+HCX_TARGET_256 static void fwd_256(const Dims& d, const Layout& L, const Packed& p, const float* v, float* o, float* l, const Tile& t, int64_t h) { fwd_task<v8f>(d, L, p, v, o, l, t, h); }
+HCX_TARGET_512 static void bwd_512(const Dims& d, const Layout& L, const Packed& p, const float* k, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, const Tile& t, int64_t kh) { bwd_task<v16f>(d, L, p, k, go, l, dl, gq, gk, gv, t, kh); }
+HCX_TARGET_256 static void bwd_256(const Dims& d, const Layout& L, const Packed& p, const float* k, const float* go, const float* l, const float* dl, float* gq, float* gk, float* gv, const Tile& t, int64_t kh) { bwd_task<v8f>(d, L, p, k, go, l, dl, gq, gk, gv, t, kh); }
+
+// The tile layout of a call, and the segment ranges of its tiles when it stays on the grid (varlen
+// needs no masks, so the kernels see no segment ids).
+static void plan(Dims& d, Layout& L, SegTiles& st) {
+  L.build(d);
+  if (L.varlen) d.seg = nullptr;
+  else st.build(d);
+}
 
 static bool read_dims(Args& a, size_t at, Dims& d) {
   d.B = a.i64(at); d.T = a.i64(at + 1); d.S = a.i64(at + 2); d.Hq = a.i64(at + 3); d.Hkv = a.i64(at + 4);
@@ -410,17 +345,20 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   if (!read_segments(a, 15, d)) return nullptr;
   if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attention: window must be >= 0, and only with causal attention"); return nullptr; }
   static SegTiles st;
-  st.build(d);
-  int64_t tasks = d.B * d.Hq * ((d.T + BQ - 1) / BQ);
+  static Layout L;
+  plan(d, L, st);
+  const int64_t nqt = (int64_t)L.qtiles.size(), tasks = nqt * d.Hq;
   Isa is = isa();
   static Packed pk;  // entry points run on the JS thread only, never concurrently
-  pack(d, q, k, v, false, pk);
+  pack(d, L, q, k, v, false, pk);
   // Tasks are dealt round-robin: under a causal mask later query tiles cost more.
   parallel_run(num_threads(), [&](int th, int nth) {
     for (int64_t t = th; t < tasks; t += nth) {
-      if (is == Isa::Avx512) fwd_512(d, pk, v, o, lse, t);
-      else if (is == Isa::Avx2) fwd_256(d, pk, v, o, lse, t);
-      else fwd_task<v4f>(d, pk, v, o, lse, t);
+      const Tile& qt = L.qtiles[t % nqt];
+      int64_t h = t / nqt;
+      if (is == Isa::Avx512) fwd_512(d, L, pk, v, o, lse, qt, h);
+      else if (is == Isa::Avx2) fwd_256(d, L, pk, v, o, lse, qt, h);
+      else fwd_task<v4f>(d, L, pk, v, o, lse, qt, h);
     }
   });
   return undef(env);
@@ -447,7 +385,8 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   if (a.failed) return nullptr;
   if (d.window < 0 || (d.window > 0 && !d.causal)) { a.fail("attentionBackward: window must be >= 0, and only with causal attention"); return nullptr; }
   static SegTiles st;
-  st.build(d);
+  static Layout L;
+  plan(d, L, st);
   if (!acc) {
     std::fill(gq, gq + nq_el, 0.f);
     std::fill(gk, gk + nk_el, 0.f);
@@ -472,10 +411,10 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   static std::vector<std::vector<float>> gq_parts;
   if ((int)gq_parts.size() < nt) gq_parts.resize(nt);
   std::vector<char> used(nt, 0);  // not vector<bool>: threads set their own entries concurrently
-  int64_t tasks = d.B * d.Hkv * ((d.S + BK - 1) / BK);
+  const int64_t nkt = (int64_t)L.ktiles.size(), tasks = nkt * d.Hkv;
   Isa is = isa();
   static Packed pk;
-  pack(d, q, k, v, true, pk);
+  pack(d, L, q, k, v, true, pk);
   parallel_run(nt, [&](int th, int nth) {
     float* part = gq;
     if (th > 0) {
@@ -486,9 +425,11 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
     }
     // Key tiles are dealt round-robin so causal work is balanced between threads.
     for (int64_t t = th; t < tasks; t += nth) {
-      if (is == Isa::Avx512) bwd_512(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
-      else if (is == Isa::Avx2) bwd_256(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
-      else bwd_task<v4f>(d, pk, k, go, lse, delta.data(), part, gk, gv, t);
+      const Tile& kt = L.ktiles[t % nkt];
+      int64_t kh = t / nkt;
+      if (is == Isa::Avx512) bwd_512(d, L, pk, k, go, lse, delta.data(), part, gk, gv, kt, kh);
+      else if (is == Isa::Avx2) bwd_256(d, L, pk, k, go, lse, delta.data(), part, gk, gv, kt, kh);
+      else bwd_task<v4f>(d, L, pk, k, go, lse, delta.data(), part, gk, gv, kt, kh);
     }
   });
   for (int th = 1; th < nt; th++)

@@ -111,6 +111,21 @@ for (const c of segCases) {
   }
 }
 
+test('attention with a segment in two runs (masked tiles, not varlen) and with runs of 1..70 tokens (varlen)', () => {
+  // Contiguous runs go varlen (tiles aligned to each run); an id that comes back later needs the masked grid.
+  const [B, T, Hq, Hkv, D] = [1, 150, 4, 2, 32];
+  const split = segments(B, T, [[20, 44, 1, 70]]).map((id) => (id === 3 ? 0 : id));
+  for (const [name, seg] of [['split', split], ['runs', segments(B, T, [[20, 44, 1, 70]])]] as const) {
+    gradcheck({
+      name: `attention-seg-${name}`,
+      shapes: [[B, T, Hq, D], [B, T, Hkv, D], [B, T, Hkv, D]],
+      run: ([q, k, v]) => F.attention(q, k, v, { segmentIds: seg }),
+      ref: ([q, k, v]) => attentionRef(q, k, v, B, T, T, Hq, Hkv, D, true, 0, seg),
+      probes: 12,
+    });
+  }
+});
+
 test('attention with segment ids and a query offset (4 new queries over 80 keys, two segments)', () => {
   const [B, T, S, Hq, Hkv, D] = [1, 4, 80, 2, 1, 8];
   const seg = segments(B, S, [[30, 48]]); // the last two positions form a third segment
