@@ -6,9 +6,9 @@
 //   2. PPO (KL 0.04) against the demo RM from a language-confused policy (the pretrained model tuned on
 //      English-only chats, so it answers Korean prompts in English): held-out reward rises, KL stays
 //      bounded, replies keep ending their turn, and they turn Korean;
-//   3. PPO from a repetitive policy (tuned on Korean chats whose answers loop their last words), against an
-//      RM that ignores repetition (trained on the language pairs only), with and without sequence-level
-//      unlikelihood: the repeated-4-gram share (rep4) of the greedy held-out replies, and the reward;
+//   3. PPO from a repetitive policy (tuned on Korean chats whose answers say their last words twice more),
+//      against an RM blind to repetition (language pairs with repetition on either side), with and without
+//      sequence-level unlikelihood: the repeated-4-gram share (rep4) of the greedy held-out replies, and the reward;
 //   4. PPO from the demo's SFT model against a reward model that pays for length (trained on pairs that
 //      prefer an answer with other facts' answers appended): the run-level early stop fires on length and
 //      says why.
