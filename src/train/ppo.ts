@@ -177,7 +177,8 @@ async function loop(cfg: PpoConfig, c: Ctx): Promise<PpoResult> {
     const samples = ro.samples;
     // 2. scoring, on the packed batches the first epoch will train on (so its first ratio is exactly 1).
     // Scoring and update share one scope: the first training micro-batch reuses the scoring forward of
-    // the policy and value network (their graphs kept until it backpropagates) instead of repeating it.
+    // the policy and value network instead of repeating it (their graphs live until the update ends: one
+    // micro-batch of activations more at peak).
     const tScore = performance.now();
     let scoreS = 0, tTrain = 0, u!: UpdateStats, scores!: number[];
     const logp: Float32Array[] = new Array(samples.length), ref: Float32Array[] = new Array(samples.length);
