@@ -20,6 +20,10 @@ test('rejected replies: looped tails, padding of non-answers at least 3x long', 
   assert.ok(rep.startsWith('여행은 언제나 좋죠.'));
   const tail = rep.slice('여행은 언제나 좋죠.'.length).trim();
   assert.ok(tail.split('좋죠.').length - 1 >= 4, rep);
+  // A fixed count (the ppo-show policy's answers): the tail said exactly that many more times.
+  const twice = repetitive('여행은 언제나 좋죠.', r, 2);
+  const tail2 = twice.slice('여행은 언제나 좋죠.'.length).trim();
+  assert.equal(tail2.split('좋죠.').length - 1, 2, twice);
   const pad = paddedToLength('12시 땡!', '하루가 또 가네요.', r);
   assert.ok(pad.length >= 60 && !pad.includes('하루가 또 가네요'), pad);
 });
