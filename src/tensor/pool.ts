@@ -47,7 +47,7 @@ export function release(buf: Float32Array): void {
   const cls = buf.buffer.byteLength / 4;
   // Only whole allocations of ours come back (a view from the start of a class-sized buffer, which a
   // smaller request may have been served from); anything else is left to the garbage collector.
-  if (buf.byteOffset !== 0 || sizeClass(cls) !== cls || buf.length > cls || sizeClass(buf.length) > cls) return;
+  if (buf.byteOffset !== 0 || sizeClass(cls) !== cls) return;
   const full = buf.length === cls ? buf : new Float32Array(buf.buffer, 0, cls);
   let list = free.get(cls);
   if (!list) free.set(cls, (list = []));

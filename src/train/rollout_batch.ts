@@ -1,10 +1,9 @@
 // Finished rollouts as packed training rows: whole prompt+response sequences side by side, one row per
-// batch padded to a multiple of 128 tokens (or by best-fit decreasing into rows of a fixed length), positions restarting and
-// a segment id per sequence, so attention stays inside each one. Every response token t of a sequence is predicted at one flat row
+// batch padded to a multiple of 128 tokens, positions restarting and a segment id per sequence, so
+// attention stays inside each one. Every response token t of a sequence is predicted at one flat row
 // index (the position before it): log-probabilities, values and every per-token loss live on those
 // rows, the rest of the row (prompt, padding) is masked out. The policy, reference, value and reward
 // networks all score these same packed batches.
-import { bestFitDecreasing } from '../data/chat/packing.js';
 import type { Transformer } from '../model/transformer.js';
 import type { ScoreModel } from '../model/score_head.js';
 import { F, noGrad, tensor, type Tensor } from '../tensor/index.js';
@@ -20,7 +19,7 @@ export interface PackedRollout {
   targets: Int32Array;
   B: number;
   T: number;
-  /** Which sequences (indices into the list given to packRollouts) this batch holds, in placement order. */
+  /** Which sequences (indices into the list given to packRow) this batch holds, in placement order. */
   members: number[];
   /** Per member: the flat row predicting each of its response tokens. */
   predRows: Int32Array[];
@@ -28,12 +27,6 @@ export interface PackedRollout {
   ends: Int32Array;
   /** 1 on rows predicting a response token. */
   mask: Float32Array;
-}
-
-/** Packs sequences `idx` into rows of T tokens by best-fit decreasing (one batch of however many rows that takes). */
-export function packRollouts(seqs: readonly Sequence[], idx: readonly number[], T: number, pad: number): PackedRollout {
-  const lens = checkedLengths(seqs, idx, T);
-  return fillRows(seqs, idx, bestFitDecreasing(lens, T), T, pad);
 }
 
 /** Packed rows are padded to a multiple of this many tokens, so buffer sizes repeat from step to step. */
@@ -48,46 +41,32 @@ export const ROW_QUANTUM = 128;
  * context (`maxLen`).
  */
 export function packRow(seqs: readonly Sequence[], idx: readonly number[], maxLen: number, pad: number, quantum = ROW_QUANTUM): PackedRollout {
-  const lens = checkedLengths(seqs, idx, maxLen);
-  const total = lens.reduce((a, n) => a + n, 0);
-  return fillRows(seqs, idx, [idx.map((_, k) => k)], Math.max(1, Math.ceil(total / quantum) * quantum), pad);
-}
-
-function checkedLengths(seqs: readonly Sequence[], idx: readonly number[], T: number): number[] {
   const lens = idx.map((i) => seqs[i].promptIds.length + seqs[i].response.length);
-  for (const [k, n] of lens.entries()) if (n > T) throw new Error(`rollout sequence ${idx[k]} has ${n} tokens, rows hold ${T} (raise rowLen)`);
-  return lens;
-}
-
-/** The batch of `rows` (each a list of indices into idx) in rows of T tokens, the rest padding. */
-function fillRows(seqs: readonly Sequence[], idx: readonly number[], rows: number[][], T: number, pad: number): PackedRollout {
-  const B = rows.length, N = B * T;
-  const ids = new Int32Array(N).fill(pad), positions = new Int32Array(N), segmentIds = new Int32Array(N), targets = new Int32Array(N).fill(IGNORE);
-  const mask = new Float32Array(N);
-  const members: number[] = [], predRows: Int32Array[] = [], ends: number[] = [];
-  rows.forEach((row, r) => {
-    let o = r * T;
-    row.forEach((k, seg) => {
-      const s = seqs[idx[k]], P = s.promptIds.length, L = s.response.length;
-      ids.set(s.promptIds, o);
-      ids.set(s.response, o + P);
-      const pr = new Int32Array(L);
-      for (let j = 0; j < P + L; j++) { positions[o + j] = j; segmentIds[o + j] = seg; }
-      for (let t = 0; t < L; t++) {
-        const at = o + P - 1 + t;
-        targets[at] = s.response[t];
-        mask[at] = 1;
-        pr[t] = at;
-      }
-      members.push(idx[k]);
-      predRows.push(pr);
-      ends.push(o + P + L - 1);
-      o += P + L;
-    });
-    // Padding: a segment of its own, positions from 0.
-    for (let j = o, p = 0; j < (r + 1) * T; j++, p++) { positions[j] = p; segmentIds[j] = row.length; }
+  for (const [k, n] of lens.entries()) if (n > maxLen) throw new Error(`rollout sequence ${idx[k]} has ${n} tokens, rows hold ${maxLen} (raise rowLen)`);
+  const T = Math.max(1, Math.ceil(lens.reduce((a, n) => a + n, 0) / quantum) * quantum);
+  const ids = new Int32Array(T).fill(pad), positions = new Int32Array(T), segmentIds = new Int32Array(T), targets = new Int32Array(T).fill(IGNORE);
+  const mask = new Float32Array(T);
+  const predRows: Int32Array[] = [], ends: number[] = [];
+  let o = 0;
+  idx.forEach((i, seg) => {
+    const s = seqs[i], P = s.promptIds.length, L = s.response.length;
+    ids.set(s.promptIds, o);
+    ids.set(s.response, o + P);
+    const pr = new Int32Array(L);
+    for (let j = 0; j < P + L; j++) { positions[o + j] = j; segmentIds[o + j] = seg; }
+    for (let t = 0; t < L; t++) {
+      const at = o + P - 1 + t;
+      targets[at] = s.response[t];
+      mask[at] = 1;
+      pr[t] = at;
+    }
+    predRows.push(pr);
+    ends.push(o + P + L - 1);
+    o += P + L;
   });
-  return { ids, positions, segmentIds, targets, B, T, members, predRows, ends: Int32Array.from(ends), mask };
+  // Padding: a segment of its own, positions from 0.
+  for (let j = o, p = 0; j < T; j++, p++) { positions[j] = p; segmentIds[j] = idx.length; }
+  return { ids, positions, segmentIds, targets, B: 1, T, members: [...idx], predRows, ends: Int32Array.from(ends), mask };
 }
 
 /**

@@ -17,7 +17,7 @@ import { run as ppo } from '../../src/train/ppo.js';
 import { RunStopper } from '../../src/train/ppo_eval.js';
 import { policyLoss, repeatedNgramMask, repeatedNgramShare, unlikelihoodLoss, valueLoss } from '../../src/train/ppo_losses.js';
 import { rollout, rolloutEngine } from '../../src/train/rollout.js';
-import { packRollouts, packRow, perSequence, ROW_QUANTUM, tokenLogprobs } from '../../src/train/rollout_batch.js';
+import { packRow, perSequence, ROW_QUANTUM, tokenLogprobs } from '../../src/train/rollout_batch.js';
 import { loadPrompts, stratifiedSplit } from '../../src/train/prompts.js';
 import { tinyRl } from '../helpers/rl.js';
 
@@ -37,7 +37,13 @@ test('rollout log-probs from the serving engine equal the trainer\'s packed reco
   assert.ok(stats.prefixHits > 0, `siblings reuse the first sample's prompt blocks (${stats.prefixHits} of ${stats.prefixQueries} block lookups hit)`);
   // The three samples of a prompt differ (own seeds) at temperature 1.
   assert.ok(new Set(samples.slice(0, 3).map((s) => s.response.join(','))).size > 1);
-  const b = packRollouts(samples, samples.map((_, i) => i), 256, tok.special.pad);
+  // All 18 in one row padded to a multiple of ROW_QUANTUM (what training uses), longer than the model's context.
+  const b = packRow(samples, samples.map((_, i) => i), 256, tok.special.pad);
+  const total = samples.reduce((a, s) => a + s.promptIds.length + s.response.length, 0);
+  assert.equal(b.B, 1);
+  assert.equal(b.T, Math.ceil(total / ROW_QUANTUM) * ROW_QUANTUM);
+  assert.ok(total > model.config.maxSeqLen, `${total} tokens in one row, context ${model.config.maxSeqLen}`);
+  assert.equal(b.mask.reduce((a, x) => a + x, 0), samples.reduce((a, s) => a + s.response.length, 0));
   const lp = tidy(() => noGrad(() => perSequence(tokenLogprobs(model, b, 1).logp.data, b)));
   let worst = 0;
   b.members.forEach((m, k) => {
@@ -45,15 +51,12 @@ test('rollout log-probs from the serving engine equal the trainer\'s packed reco
     lp[k].forEach((x, t) => { worst = Math.max(worst, Math.abs(x - samples[m].engineLogprobs[t])); });
   });
   assert.ok(worst < 1e-4, `largest difference ${worst}`);
-  // One row padded to a multiple of ROW_QUANTUM (what training uses): longer than the model's context, the same log-probs.
-  const one = packRow(samples, samples.map((_, i) => i), 256, tok.special.pad);
-  const total = samples.reduce((a, s) => a + s.promptIds.length + s.response.length, 0);
-  assert.equal(one.B, 1);
-  assert.equal(one.T, Math.ceil(total / ROW_QUANTUM) * ROW_QUANTUM);
-  assert.equal(one.mask.reduce((a, x) => a + x, 0), samples.reduce((a, s) => a + s.response.length, 0));
-  assert.ok(total > model.config.maxSeqLen, `${total} tokens in one row, context ${model.config.maxSeqLen}`);
-  const lpOne = tidy(() => noGrad(() => perSequence(tokenLogprobs(model, one, 1).logp.data, one)));
-  one.members.forEach((m, k) => lpOne[k].forEach((x, t) => assert.ok(Math.abs(x - lp[b.members.indexOf(m)][t]) < 1e-5, `sequence ${m} token ${t}: ${x} vs rows ${lp[b.members.indexOf(m)][t]}`)));
+  // Each sequence packed alone gives the same log-probs as among the others (segments see only themselves).
+  for (const m of [0, 7, 17]) {
+    const alone = packRow(samples, [m], 256, tok.special.pad);
+    const la = tidy(() => noGrad(() => perSequence(tokenLogprobs(model, alone, 1).logp.data, alone)))[0];
+    la.forEach((x, t) => assert.ok(Math.abs(x - lp[b.members.indexOf(m)][t]) < 1e-5, `sequence ${m} token ${t}: alone ${x}, packed ${lp[b.members.indexOf(m)][t]}`));
+  }
   assert.throws(() => packRow(samples, [0], 4, tok.special.pad), /rollout sequence 0 has \d+ tokens, rows hold 4/);
   // Only the rows with a target go through the LM head: values and gradients equal the full-logits path.
   const w = Float32Array.from({ length: b.B * b.T }, (_, i) => 1 + (i % 5) / 4);
