@@ -3,7 +3,6 @@
 // into fixed-length rows by best-fit decreasing with block-diagonal attention (or padded, as the
 // baseline), and the loss of a step is the mean over the supervised tokens of all its micro-batches.
 // Full fine-tuning or LoRA adapters; checkpoints resume exactly after a kill.
-import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { epochLayouts, loadChatData, RowStream, type ChatData } from '../data/chat/dataset.js';

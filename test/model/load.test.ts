@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeModel, openModel } from '../../src/model/load.js';
-import { saveCheckpoint } from '../../src/model/checkpoint.js';
 import { parseModelConfig } from '../../src/model/config.js';
 import { exportHfModel, hfTensors, hfConfig } from '../../src/model/export_hf.js';
 import { exportGguf } from '../../src/model/gguf.js';
