@@ -123,13 +123,24 @@ for i in range(8):
         os._exit(0)
     kids.append(pid)
 os.close(w)
-time.sleep(4)
 os.set_blocking(r, False)
+# Wait until every child has reported or died (not a fixed sleep: a loaded machine fills memory slowly),
+# then a moment more for the limit to settle, and count the children still alive that had filled.
+filled, dead = set(), set()
+deadline = time.time() + 6
+while time.time() < deadline and len(filled | dead) < len(kids):
+    try:
+        filled |= set(os.read(r, 100))
+    except BlockingIOError:
+        pass
+    dead |= {i for i, pid in enumerate(kids) if i not in dead and os.waitpid(pid, os.WNOHANG) != (0, 0)}
+    time.sleep(0.05)
+time.sleep(0.5)
 try:
-    filled = set(os.read(r, 100))
+    filled |= set(os.read(r, 100))
 except BlockingIOError:
-    filled = set()
-held = [i for i, pid in enumerate(kids) if i in filled and os.waitpid(pid, os.WNOHANG) == (0, 0)]
+    pass
+held = [i for i, pid in enumerate(kids) if i in filled and i not in dead and os.waitpid(pid, os.WNOHANG) == (0, 0)]
 print('held', len(held))
 `;
   const r = await runPython(prog, { memoryMb: 512, diskMb: 16, timeoutMs: 8000, maxProcesses: 16 });
